@@ -34,7 +34,7 @@ setup(
     entry_points={
         "spacy_factories": ["concner = spacy_concner.component:make_concner"],
         "spacy_architectures": ["spacy_concner.ConCNER.v1 = spacy_concner.architecture:build_concner_model"],
-        "spacy_misc": ["spacy_concner.DualContrastiveLoss.v1 = spacy_concner.loss_layer:make_dual_contrastive_loss"],
+        "thinc_losses": ["spacy_concner.DualContrastiveLoss.v1 = spacy_concner.loss_layer:make_dual_contrastive_loss"],
         "spacy_readers": [
             "spacy_concner.PairedCorpus.v1 = spacy_concner.readers:create_paired_corpus",
             "spacy_concner.DistillCorpus.v1 = spacy_concner.readers:create_distill_corpus",

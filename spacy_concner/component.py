@@ -1,0 +1,280 @@
+"""The ``concner`` pipeline component: BIO token classification trained with ConCNER losses.
+
+It predicts IOB2 tags with constrained Viterbi decoding (so output spans are always valid),
+writes ``doc.ents``, and trains with a :class:`~spacy_concner.loss_layer.DualContrastiveLoss`.
+Translation pairs come from ``doc.user_data["concner.pair_id"]``; teacher soft targets for
+distillation from ``doc.user_data["concner.soft_tags"]`` (see :mod:`spacy_concner.docdata`).
+"""
+import logging
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc
+from spacy.training import Example, biluo_tags_to_spans, biluo_to_iob, iob_to_biluo
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer
+
+from .architecture import ConCNEROutput
+from .decoding import allowed_starts, allowed_transitions, tags_for_labels, viterbi_decode
+from .docdata import get_pair_id, get_soft_tags
+from .loss_layer import DualContrastiveLoss, Targets
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = """
+[model]
+@architectures = "spacy_concner.ConCNER.v1"
+proj_hidden = 256
+proj_width = 128
+sentence_pooling = "mean"
+dropout = 0.1
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+
+DEFAULT_LOSS = {
+    "@losses": "spacy_concner.DualContrastiveLoss.v1",
+    "ce_weight": 1.0,
+    "label_weight": 0.1,
+    "trans_weight": 0.1,
+    "temperature": 0.1,
+    "distill_weight": 0.0,
+}
+
+
+@Language.factory(
+    "concner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_config={
+        "model": Config().from_str(DEFAULT_MODEL)["model"],
+        "loss": DEFAULT_LOSS,
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+    },
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_concner(
+    nlp: Language, name: str, model: Model, loss: DualContrastiveLoss, scorer: Optional[Callable]
+) -> "ConCNER":
+    return ConCNER(nlp.vocab, model, name, loss=loss, scorer=scorer)
+
+
+class ConCNER(TrainablePipe):
+    """Token-classification NER with label- and translation-contrastive training."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "concner",
+        *,
+        loss: Optional[DualContrastiveLoss] = None,
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.loss = loss if loss is not None else DualContrastiveLoss()
+        self.scorer = scorer
+        self.cfg: Dict = {"labels": []}
+        self._warned_soft = False
+
+    # ---- labels -------------------------------------------------------------------------
+    @property
+    def labels(self) -> List[str]:
+        return list(self.cfg["labels"])
+
+    @property
+    def tags(self) -> List[str]:
+        return tags_for_labels(self.labels)
+
+    @property
+    def loss_terms(self) -> List[str]:
+        """Loss terms with a non-zero weight; the training logger gives each its own column."""
+        weights = {"ce": self.loss.ce_weight, "label": self.loss.label_weight,
+                   "trans": self.loss.trans_weight, "distill": self.loss.distill_weight}
+        return [term for term in DualContrastiveLoss.terms if weights[term]]
+
+    def add_label(self, label: str) -> int:
+        if label in self.cfg["labels"]:
+            return 0
+        if self.model.has_dim("nO") and self.model.get_ref("output_layer").has_dim("nO"):
+            raise ValueError(
+                f"Cannot add label {label!r} to the initialized component {self.name!r}: "
+                "labels are fixed at initialize (use [initialize.components] or retrain)."
+            )
+        self.cfg["labels"] = sorted(set(self.cfg["labels"]) | {label})
+        return 1
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+    ) -> None:
+        """Learn entity labels from the examples (gold ents and teacher tag sets)."""
+        if labels is None:
+            found = set()
+            for eg in get_examples():
+                found.update(ent.label_ for ent in eg.reference.ents)
+                soft = eg.reference.user_data.get("concner.soft_tags")
+                if soft is not None:
+                    found.update(t[2:] for t in soft["labels"] if t != "O")
+            labels = sorted(found)
+        if not labels:
+            raise ValueError(
+                f"No entity labels found for '{self.name}': the training examples have no "
+                "entities and no teacher soft targets. Check the training corpus."
+            )
+        self.cfg["labels"] = sorted(set(labels))
+        self.model.get_ref("output_layer").set_dim("nO", len(self.tags))
+        doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
+        self.model.initialize(X=doc_sample)
+
+    # ---- prediction -----------------------------------------------------------------------
+    def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [numpy.zeros((len(doc),), dtype="int32") for doc in docs]
+        out: ConCNEROutput = self.model.predict(docs)
+        logits = self.model.ops.to_numpy(out.logits)
+        log_probs = logits - _logsumexp(logits)
+        allowed, starts = allowed_transitions(self.tags), allowed_starts(self.tags)
+        paths, start = [], 0
+        for doc in docs:
+            paths.append(viterbi_decode(log_probs[start : start + len(doc)], allowed, starts))
+            start += len(doc)
+        return paths
+
+    def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
+        tags = self.tags
+        for doc, ids in zip(docs, tag_ids):
+            iob = [tags[i] for i in ids]
+            doc.ents = biluo_tags_to_spans(doc, iob_to_biluo(iob))
+
+    # ---- training -------------------------------------------------------------------------
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        for term in self.loss_terms:
+            losses.setdefault(f"{self.name}:{term}", 0.0)
+        examples = list(examples)
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        docs = [eg.predicted for eg in examples]
+        out, backprop = self.model.begin_update(docs)
+        loss, d_out = self.get_loss(examples, out, _terms=losses)
+        backprop(d_out)
+        if sgd not in (None, False):
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: ConCNEROutput, _terms: Optional[Dict] = None):
+        """Total loss and gradients of the loss w.r.t. the model output for a batch."""
+        examples = list(examples)
+        targets = self._targets(examples)
+        values, grads = self.loss(scores, targets, o_index=0)
+        weights = {"ce": self.loss.ce_weight, "label": self.loss.label_weight,
+                   "trans": self.loss.trans_weight, "distill": self.loss.distill_weight}
+        total = sum(weights[k] * v for k, v in values.items())
+        if _terms is not None:
+            for k, v in values.items():
+                _terms[f"{self.name}:{k}"] = _terms.get(f"{self.name}:{k}", 0.0) + v
+        return float(total), grads
+
+    def _targets(self, examples: List[Example]) -> Targets:
+        tag_index = {t: i for i, t in enumerate(self.tags)}
+        n_tags = len(tag_index)
+        tag_ids: List[int] = []
+        pair_ids: List[int] = []
+        pair_index: Dict[str, int] = {}
+        soft_rows: List[numpy.ndarray] = []
+        soft_mask: List[bool] = []
+        any_soft = False
+        for i, eg in enumerate(examples):
+            n = len(eg.predicted)
+            aligned = eg.get_aligned_ner()
+            if aligned is None or not any(t not in (None, "-") for t in aligned):
+                tag_ids.extend([-1] * n)
+            else:
+                iob = biluo_to_iob([t if t not in (None, "-") else "O" for t in aligned])
+                for raw, tag in zip(aligned, iob):
+                    tag_ids.append(tag_index.get(tag, -1) if raw not in (None, "-") else -1)
+            pid = get_pair_id(eg.reference) or get_pair_id(eg.predicted) or f"__doc{i}"
+            pair_ids.append(pair_index.setdefault(pid, len(pair_index)))
+            soft = get_soft_tags(eg.reference)
+            if soft is not None:
+                if len(eg.reference) != n:
+                    raise ValueError(
+                        f"Soft targets of doc {pid!r} are aligned to {len(eg.reference)} tokens, "
+                        f"but the predicted doc has {n}; distillation examples must keep the "
+                        "teacher's tokenization (use spacy_concner.DistillCorpus.v1)."
+                    )
+                soft_rows.append(self._reorder_soft(soft, n_tags, pid))
+                soft_mask.extend([True] * n)
+                any_soft = True
+            else:
+                soft_rows.append(numpy.zeros((n, n_tags), dtype="float32"))
+                soft_mask.extend([False] * n)
+        if any_soft and not self.loss.distill_weight and not self._warned_soft:
+            logger.warning("%s: examples carry teacher soft targets but distill_weight is 0; "
+                           "they are ignored.", self.name)
+            self._warned_soft = True
+        tags = self.tags
+        labels = self.labels
+        entity_types = numpy.array([0] + [1 + labels.index(t[2:]) for t in tags[1:]], dtype="int64")
+        return Targets(
+            tag_ids=numpy.asarray(tag_ids, dtype="int64"),
+            pair_ids=numpy.asarray(pair_ids, dtype="int64"),
+            soft_log_probs=numpy.concatenate(soft_rows) if any_soft else None,
+            soft_mask=numpy.asarray(soft_mask, dtype=bool) if any_soft else None,
+            entity_types=entity_types,
+        )
+
+    def _reorder_soft(self, soft: Dict, n_tags: int, pid: str) -> numpy.ndarray:
+        """Map the teacher's tag columns onto this component's tag order."""
+        tag_index = {t: i for i, t in enumerate(self.tags)}
+        out = numpy.full((soft["log_probs"].shape[0], n_tags), -1e4, dtype="float32")
+        for col, tag in enumerate(soft["labels"]):
+            if tag not in tag_index:
+                raise ValueError(
+                    f"Teacher tag {tag!r} (doc {pid!r}) is not among the student's tags "
+                    f"{self.tags}; initialize the student on the distillation corpus."
+                )
+            out[:, tag_index[tag]] = soft["log_probs"][:, col]
+        return out
+
+    # ---- soft output for distillation -------------------------------------------------------
+    def tag_log_probs(self, docs: List[Doc]) -> List[numpy.ndarray]:
+        """Per-doc (n_tokens, n_tags) log-probabilities; the teacher side of distillation."""
+        out: ConCNEROutput = self.model.predict(docs)
+        logits = self.model.ops.to_numpy(out.logits)
+        log_probs = logits - _logsumexp(logits)
+        result, start = [], 0
+        for doc in docs:
+            result.append(log_probs[start : start + len(doc)])
+            start += len(doc)
+        return result
+
+
+def _logsumexp(x: numpy.ndarray) -> numpy.ndarray:
+    m = x.max(axis=-1, keepdims=True) if x.size else numpy.zeros((x.shape[0], 1), x.dtype)
+    return m + numpy.log(numpy.exp(x - m).sum(axis=-1, keepdims=True))

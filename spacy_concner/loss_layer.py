@@ -1,0 +1,163 @@
+"""The configurable loss object of the concner component.
+
+``spacy_concner.DualContrastiveLoss.v1`` (registry ``@losses``) computes
+
+    ce_weight * CE + label_weight * L_label + trans_weight * L_trans + distill_weight * L_distill
+
+on a :class:`~spacy_concner.architecture.ConCNEROutput` with torch autograd, and returns each
+term's value and the gradient of the total with respect to the model outputs. A term whose
+weight is 0 is not computed at all, so it contributes exactly zero gradient.
+"""
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+import numpy
+import torch
+from spacy.util import registry
+
+from .architecture import ConCNEROutput
+from .losses import soft_cross_entropy, supervised_contrastive, translation_contrastive
+
+
+@dataclass
+class Targets:
+    """Per-batch supervision aligned with the model output rows.
+
+    tag_ids: (n_tokens,) gold tag index, -1 where unknown (unaligned or unlabelled).
+    pair_ids: (n_docs,) integer pair id per doc (equal = translations of each other).
+    soft_log_probs: (n_tokens, n_tags) teacher log-probabilities or None.
+    soft_mask: (n_tokens,) bool, rows of soft_log_probs that hold a teacher distribution.
+    entity_types: (n_tags,) index of each tag's entity type (O = 0) for ``positive_by="type"``.
+    """
+
+    tag_ids: numpy.ndarray
+    pair_ids: numpy.ndarray
+    soft_log_probs: Optional[numpy.ndarray] = None
+    soft_mask: Optional[numpy.ndarray] = None
+    entity_types: Optional[numpy.ndarray] = None
+
+
+class DualContrastiveLoss:
+    """CE + lambda_label * SupCon(tokens) + lambda_trans * InfoNCE(sentences) [+ distillation]."""
+
+    terms = ("ce", "label", "trans", "distill")
+
+    def __init__(
+        self,
+        ce_weight: float = 1.0,
+        label_weight: float = 0.1,
+        trans_weight: float = 0.1,
+        temperature: float = 0.1,
+        include_o: bool = True,
+        max_o_tokens: int = 64,
+        max_entity_tokens: int = 256,
+        positive_by: str = "tag",
+        distill_weight: float = 1.0,
+        distill_temperature: float = 1.0,
+        seed: int = 0,
+    ) -> None:
+        if positive_by not in ("tag", "type"):
+            raise ValueError(f"positive_by must be 'tag' or 'type', got {positive_by!r}")
+        for name, value in (("temperature", temperature), ("distill_temperature", distill_temperature)):
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        self.ce_weight = ce_weight
+        self.label_weight = label_weight
+        self.trans_weight = trans_weight
+        self.temperature = temperature
+        self.include_o = include_o
+        self.max_o_tokens = max_o_tokens
+        self.max_entity_tokens = max_entity_tokens
+        self.positive_by = positive_by
+        self.distill_weight = distill_weight
+        self.distill_temperature = distill_temperature
+        self._rng = numpy.random.default_rng(seed)
+
+    def _sample_contrastive_tokens(self, tag_ids: numpy.ndarray, o_index: int) -> numpy.ndarray:
+        """Indices of the tokens that take part in L_label: entity tokens, plus sampled O tokens."""
+        known = numpy.flatnonzero(tag_ids >= 0)
+        ent = known[tag_ids[known] != o_index]
+        if len(ent) > self.max_entity_tokens:
+            ent = self._rng.choice(ent, self.max_entity_tokens, replace=False)
+        chosen = [ent]
+        if self.include_o and self.max_o_tokens > 0:
+            outside = known[tag_ids[known] == o_index]
+            if len(outside) > self.max_o_tokens:
+                outside = self._rng.choice(outside, self.max_o_tokens, replace=False)
+            chosen.append(outside)
+        return numpy.sort(numpy.concatenate(chosen)).astype("int64")
+
+    def __call__(
+        self, out: ConCNEROutput, targets: Targets, o_index: int
+    ) -> Tuple[Dict[str, float], ConCNEROutput]:
+        """Return ({term: value}, gradients w.r.t. ``out``) for one batch."""
+        logits = torch.tensor(numpy.asarray(out.logits), requires_grad=True)
+        tags = torch.as_tensor(numpy.asarray(targets.tag_ids, dtype="int64"))
+        values: Dict[str, float] = {}
+        total = logits.sum() * 0.0
+        if self.ce_weight and bool((tags >= 0).any()):
+            ce = torch.nn.functional.cross_entropy(logits, tags, ignore_index=-1)
+            values["ce"] = float(ce)
+            total = total + self.ce_weight * ce
+        token_proj = sent_proj = None
+        if self.label_weight and out.token_proj is not None:
+            token_proj = torch.tensor(numpy.asarray(out.token_proj), requires_grad=True)
+            idx = self._sample_contrastive_tokens(numpy.asarray(targets.tag_ids), o_index)
+            labels = tags[idx]
+            if self.positive_by == "type" and targets.entity_types is not None:
+                labels = torch.as_tensor(targets.entity_types, dtype=torch.int64)[labels]
+            l_label = supervised_contrastive(token_proj[idx], labels, self.temperature)
+            values["label"] = float(l_label)
+            total = total + self.label_weight * l_label
+        if self.trans_weight and out.sent_proj is not None:
+            sent_proj = torch.tensor(numpy.asarray(out.sent_proj), requires_grad=True)
+            pair_ids = torch.as_tensor(numpy.asarray(targets.pair_ids, dtype="int64"))
+            l_trans = translation_contrastive(sent_proj, pair_ids, self.temperature)
+            values["trans"] = float(l_trans)
+            total = total + self.trans_weight * l_trans
+        if self.distill_weight and targets.soft_log_probs is not None:
+            mask = torch.as_tensor(numpy.asarray(targets.soft_mask, dtype=bool))
+            if bool(mask.any()):
+                l_kd = soft_cross_entropy(
+                    logits, torch.as_tensor(targets.soft_log_probs), self.distill_temperature, mask
+                )
+                values["distill"] = float(l_kd)
+                total = total + self.distill_weight * l_kd
+        if total.requires_grad:
+            total.backward()
+
+        def grad(t: Optional[torch.Tensor], like) -> Optional[numpy.ndarray]:
+            if t is None or t.grad is None:
+                return None
+            return t.grad.numpy().astype(numpy.asarray(like).dtype)
+
+        d_logits = grad(logits, out.logits)
+        if d_logits is None:
+            d_logits = numpy.zeros_like(numpy.asarray(out.logits))
+        grads = ConCNEROutput(
+            d_logits, grad(token_proj, out.token_proj), grad(sent_proj, out.sent_proj), out.lengths
+        )
+        return values, grads
+
+
+@registry.losses("spacy_concner.DualContrastiveLoss.v1")
+def make_dual_contrastive_loss(
+    ce_weight: float = 1.0,
+    label_weight: float = 0.1,
+    trans_weight: float = 0.1,
+    temperature: float = 0.1,
+    include_o: bool = True,
+    max_o_tokens: int = 64,
+    max_entity_tokens: int = 256,
+    positive_by: str = "tag",
+    distill_weight: float = 1.0,
+    distill_temperature: float = 1.0,
+    seed: int = 0,
+) -> DualContrastiveLoss:
+    """Config entry point; see :class:`DualContrastiveLoss` for the settings."""
+    return DualContrastiveLoss(
+        ce_weight=ce_weight, label_weight=label_weight, trans_weight=trans_weight,
+        temperature=temperature, include_o=include_o, max_o_tokens=max_o_tokens,
+        max_entity_tokens=max_entity_tokens, positive_by=positive_by,
+        distill_weight=distill_weight, distill_temperature=distill_temperature, seed=seed,
+    )
