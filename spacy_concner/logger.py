@@ -25,14 +25,19 @@ def concner_console_logger(
         write = lambda text: print(text, file=stdout, flush=True)  # noqa: E731
         msg = Printer(no_print=True)
         loss_keys: List[str] = []
-        for name, proc in nlp.pipeline:
-            if getattr(proc, "is_trainable", False):
-                loss_keys.append(name)
-                loss_keys.extend(f"{name}:{term}" for term in getattr(proc, "loss_terms", ()))
+        loss_cols: List[str] = []
+        trainable = [(n, p) for n, p in nlp.pipeline if getattr(p, "is_trainable", False)]
+        with_terms = [n for n, p in trainable if getattr(p, "loss_terms", ())]
+        for name, proc in trainable:
+            loss_keys.append(name)
+            loss_cols.append(f"Loss {name}")
+            for term in getattr(proc, "loss_terms", ()):
+                loss_keys.append(f"{name}:{term}")
+                loss_cols.append(f"{name}:{term}" if len(with_terms) > 1 else f"L_{term}")
         score_weights = nlp.config["training"]["score_weights"]
         score_cols = [col for col, value in score_weights.items() if value is not None]
         header, widths, aligns = setup_table(
-            cols=["E", "#"] + [f"Loss {k}" for k in loss_keys] + score_cols + ["Score"],
+            cols=["E", "#"] + loss_cols + score_cols + ["Score"],
             widths=[3, 6] + [8 for _ in loss_keys] + [6 for _ in score_cols] + [6],
             max_width=16,
         )

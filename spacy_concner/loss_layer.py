@@ -97,7 +97,7 @@ class DualContrastiveLoss:
         total = logits.sum() * 0.0
         if self.ce_weight and bool((tags >= 0).any()):
             ce = torch.nn.functional.cross_entropy(logits, tags, ignore_index=-1)
-            values["ce"] = float(ce)
+            values["ce"] = ce.item()
             total = total + self.ce_weight * ce
         token_proj = sent_proj = None
         if self.label_weight and out.token_proj is not None:
@@ -107,13 +107,13 @@ class DualContrastiveLoss:
             if self.positive_by == "type" and targets.entity_types is not None:
                 labels = torch.as_tensor(targets.entity_types, dtype=torch.int64)[labels]
             l_label = supervised_contrastive(token_proj[idx], labels, self.temperature)
-            values["label"] = float(l_label)
+            values["label"] = l_label.item()
             total = total + self.label_weight * l_label
         if self.trans_weight and out.sent_proj is not None:
             sent_proj = torch.tensor(numpy.asarray(out.sent_proj), requires_grad=True)
             pair_ids = torch.as_tensor(numpy.asarray(targets.pair_ids, dtype="int64"))
             l_trans = translation_contrastive(sent_proj, pair_ids, self.temperature)
-            values["trans"] = float(l_trans)
+            values["trans"] = l_trans.item()
             total = total + self.trans_weight * l_trans
         if self.distill_weight and targets.soft_log_probs is not None:
             mask = torch.as_tensor(numpy.asarray(targets.soft_mask, dtype=bool))
@@ -121,7 +121,7 @@ class DualContrastiveLoss:
                 l_kd = soft_cross_entropy(
                     logits, torch.as_tensor(targets.soft_log_probs), self.distill_temperature, mask
                 )
-                values["distill"] = float(l_kd)
+                values["distill"] = l_kd.item()
                 total = total + self.distill_weight * l_kd
         if total.requires_grad:
             total.backward()
