@@ -15,7 +15,7 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, biluo_tags_to_spans, biluo_to_iob, iob_to_biluo
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from .architecture import ConCNEROutput
 from .decoding import allowed_starts, allowed_transitions, tags_for_labels, viterbi_decode
@@ -179,6 +179,7 @@ class ConCNER(TrainablePipe):
         if not any(len(eg.predicted) for eg in examples):
             return losses
         docs = [eg.predicted for eg in examples]
+        set_dropout_rate(self.model, drop)
         out, backprop = self.model.begin_update(docs)
         loss, d_out = self.get_loss(examples, out, _terms=losses)
         backprop(d_out)

@@ -109,7 +109,7 @@ class PairedCorpus:
 
 @registry.readers("spacy_concner.PairedCorpus.v1")
 def create_paired_corpus(
-    source: Path,
+    source: Optional[Path],
     translations: List[Path] = [],
     on_missing_source: str = "error",
     max_length: int = 0,
@@ -117,6 +117,8 @@ def create_paired_corpus(
     gold_preproc: bool = False,
 ) -> Callable[[Language], Iterator[Example]]:
     """Reader for source + translation DocBins (see module docstring)."""
+    if source is None:
+        raise ValueError("PairedCorpus.v1 needs a source DocBin: set [paths] train (--paths.train).")
     return PairedCorpus(
         source, translations, on_missing_source=on_missing_source,
         max_length=max_length, limit=limit, gold_preproc=gold_preproc,

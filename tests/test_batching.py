@@ -1,0 +1,83 @@
+"""The paired batcher never splits a pair, never loses or duplicates an example."""
+import random
+from collections import Counter
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from spacy_concner.batching import configure_paired_batcher, group_pairs
+from spacy_concner.docdata import get_pair_id, set_pair
+
+NLP = spacy.blank("xx")
+
+
+def _examples(rng: random.Random, n_pairs: int):
+    examples = []
+    for p in range(n_pairs):
+        for lang in ["en"] + rng.sample(["de", "es", "nl"], rng.randint(0, 3)):
+            words = [f"w{i}" for i in range(rng.randint(1, 30))]
+            doc = set_pair(Doc(NLP.vocab, words=words), f"p{p}", lang)
+            examples.append(Example(doc, doc))
+    rng.shuffle(examples)
+    return examples
+
+
+def test_200_random_batches_keep_pairs_and_examples():
+    rng = random.Random(0)
+    n_batches = 0
+    while n_batches < 200:
+        examples = _examples(rng, rng.randint(1, 40))
+        size = rng.randint(30, 300)
+        unit = rng.choice(["words", "examples"])
+        if unit == "examples":
+            size = rng.randint(4, 20)
+        batcher = configure_paired_batcher(size=size, unit=unit, seed=rng.randint(0, 99))
+        batches = list(batcher(examples))
+        n_batches += len(batches)
+        seen = Counter(id(eg) for batch in batches for eg in batch)
+        assert sorted(seen) == sorted(id(eg) for eg in examples)  # none lost
+        assert max(seen.values()) == 1  # none duplicated
+        home = {}
+        for b, batch in enumerate(batches):
+            for eg in batch:
+                assert home.setdefault(get_pair_id(eg.reference), b) == b  # pair never split
+            measure = len(batch) if unit == "examples" else sum(len(eg) for eg in batch)
+            pairs_in_batch = {get_pair_id(eg.reference) for eg in batch}
+            assert measure <= size or len(pairs_in_batch) == 1  # only a lone oversize pair exceeds
+
+
+def test_same_seed_same_batches_and_epochs_differ():
+    examples = _examples(random.Random(1), 30)
+    def order(seed):
+        batcher = configure_paired_batcher(size=100, seed=seed)
+        return [[get_pair_id(e.reference) for e in b] for b in batcher(examples)], \
+               [[get_pair_id(e.reference) for e in b] for b in batcher(examples)]
+    first_a, second_a = order(3)
+    first_b, second_b = order(3)
+    assert first_a == first_b and second_a == second_b
+    assert first_a != second_a  # a new shuffle each epoch
+    assert order(4)[0] != first_a
+
+
+def test_oversize_pair_emitted_alone_or_discarded():
+    doc = set_pair(Doc(NLP.vocab, words=["x"] * 50), "big", "en")
+    small = set_pair(Doc(NLP.vocab, words=["y"] * 5), "small", "en")
+    examples = [Example(doc, doc), Example(small, small)]
+    batches = list(configure_paired_batcher(size=20, seed=0)(examples))
+    assert sorted(len(b) for b in batches) == [1, 1]
+    batcher = configure_paired_batcher(size=20, seed=0, discard_oversize=True)
+    kept = [e for b in batcher(examples) for e in b]
+    assert [get_pair_id(e.reference) for e in kept] == ["small"] and batcher.n_oversize == 1
+
+
+def test_group_pairs_groups_by_pair_id():
+    docs = [set_pair(Doc(NLP.vocab, words=["a"]), pid, "en") for pid in ["1", "2", "1"]]
+    groups = group_pairs(Example(d, d) for d in docs)
+    assert [len(g) for g in groups] == [2, 1]
+
+
+def test_bad_unit():
+    with pytest.raises(ValueError, match="unit"):
+        configure_paired_batcher(size=10, unit="tokens")
