@@ -1,0 +1,324 @@
+"""Turn the user's raw NER data into the DocBins the workflow trains and evaluates on.
+
+Inputs are local files or, online, WikiAnn through the ``datasets`` library:
+
+- labelled source / dev / test sets: CoNLL or WikiAnn-style IOB1/IOB2/IOBES files
+  (:mod:`spacy_concner.conll`), an existing ``.spacy`` DocBin, or ``wikiann[:split]``;
+- unlabelled target text: CoNLL files whose tags are ignored (``token<TAB>0<TAB>O``) or plain
+  text with one sentence per line (tokenised with spaCy's tokenizer for the language). These
+  Docs carry *no* entity annotation (missing, not ``O``) so nothing mistakes them for gold.
+
+The source set is sampled (``n`` sentences, seeded) because ConCNER's setting is low-resource.
+Labels outside an optional allow-list become ``O`` and are counted, as are BIO repairs. Every
+written Doc keeps its pair id and language in ``user_data`` (``DocBin(store_user_data=True)``).
+"""
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
+
+from .conll import ReadStats, guess_spaces, normalize_tags, read_conll, sample_docs
+from .docdata import get_pair_id, set_pair
+
+logger = logging.getLogger(__name__)
+
+WIKIANN = "wikiann"
+WIKIANN_DATASET = "wikiann"  # the Hugging Face Hub id (redirects to unimelb-nlp/wikiann)
+_TAG = re.compile(r"^(O|[BIES]-\S+)$")
+
+
+class PrepareError(ValueError):
+    """The input cannot be prepared; the message says what to pass instead."""
+
+
+@dataclass
+class SetStats:
+    """Counts for one written DocBin (printed and saved to ``prepare_stats.json``)."""
+
+    path: str
+    lang: str
+    kind: str
+    sentences: int = 0
+    tokens: int = 0
+    entities: Dict[str, int] = field(default_factory=dict)
+    repaired_tags: int = 0
+    dropped_entities: Dict[str, int] = field(default_factory=dict)
+    ignored_tags: int = 0
+    skipped_lines: int = 0
+    read_sentences: Optional[int] = None
+
+
+def sniff_format(path: Union[str, Path], n_lines: int = 200) -> str:
+    """Guess ``"docbin"``, ``"conll"`` or ``"text"`` for a file.
+
+    CoNLL means every content line among the first ``n_lines`` has at least two columns and a
+    tag (``O`` or ``X-TYPE``) in the last one; anything else is text, one sentence per line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Input file not found: {path}")
+    if path.suffix == ".spacy":
+        return "docbin"
+    seen = 0
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line or line.startswith("# id = ") or line.startswith("-DOCSTART-"):
+                continue
+            cols = line.split("\t") if "\t" in line else line.split()
+            if len(cols) < 2 or not _TAG.match(cols[-1]):
+                return "text"
+            seen += 1
+            if seen >= n_lines:
+                break
+    return "conll" if seen else "text"
+
+
+def _parse_wikiann_spec(spec: str) -> Optional[str]:
+    """``wikiann`` / ``wikiann:test`` -> split name (None for not-WikiAnn)."""
+    if spec == WIKIANN:
+        return "train"
+    if spec.startswith(WIKIANN + ":"):
+        return spec.split(":", 1)[1] or "train"
+    return None
+
+
+def load_wikiann(
+    lang: str, split: str, vocab: Vocab, stats: Optional[ReadStats] = None, dataset: str = WIKIANN_DATASET
+) -> List[Doc]:
+    """Read one WikiAnn split through ``datasets`` (only imported here: it is optional)."""
+    try:
+        import datasets
+    except ImportError:
+        raise PrepareError(
+            "Reading WikiAnn online needs the `datasets` package (pip install 'spacy-concner[online]'). "
+            "Offline, pass local IOB/CoNLL files instead (e.g. corpus/en/train.iob)."
+        ) from None
+    try:
+        data = datasets.load_dataset(dataset, lang, split=split)
+    except Exception as err:  # network, unknown language or split: all end the same way for the user
+        raise PrepareError(
+            f"Could not load WikiAnn {lang!r} split {split!r} through `datasets` ({type(err).__name__}: {err}). "
+            "Without network access, pass local IOB/CoNLL files instead."
+        ) from None
+    names = data.features["ner_tags"].feature.names
+    return wikiann_docs(data, names, lang, vocab, stats)
+
+
+def wikiann_docs(
+    rows: Iterable[Dict], tag_names: Sequence[str], lang: str, vocab: Vocab, stats: Optional[ReadStats] = None
+) -> List[Doc]:
+    """Docs from WikiAnn rows (``tokens`` + integer ``ner_tags`` indexing ``tag_names``).
+
+    Tags go through the same IOB2 repair as CoNLL files; empty rows are skipped.
+    """
+    stats = stats if stats is not None else ReadStats()
+    docs = []
+    for i, row in enumerate(rows):
+        words = list(row["tokens"])
+        if not words:
+            continue
+        tags, repairs = normalize_tags([tag_names[t] for t in row["ner_tags"]])
+        stats.repaired_tags += repairs
+        stats.sentences += 1
+        stats.tokens += len(words)
+        doc = Doc(vocab, words=words, spaces=guess_spaces(words), ents=tags)
+        docs.append(set_pair(doc, f"{lang}-wikiann-{i:06d}", lang))
+    return docs
+
+
+def read_labelled(spec: Union[str, Path], lang: str, vocab: Vocab, stats: ReadStats) -> List[Doc]:
+    """Labelled Docs from a CoNLL/IOB file, a DocBin or ``wikiann[:split]``."""
+    split = _parse_wikiann_spec(str(spec))
+    if split is not None:
+        return load_wikiann(lang, split, vocab, stats)
+    if sniff_format(spec) == "docbin":
+        docs = list(DocBin().from_disk(spec).get_docs(vocab))
+    elif sniff_format(spec) == "conll":
+        return list(read_conll(spec, lang, vocab, stats=stats))
+    else:
+        raise PrepareError(
+            f"{spec} does not look like a CoNLL/IOB file (token<TAB>tag per line, tags O or B-/I-/E-/S-TYPE)."
+        )
+    for i, doc in enumerate(docs):  # CoNLL and WikiAnn readers count themselves
+        if get_pair_id(doc) is None:
+            set_pair(doc, f"{lang}-{i:06d}", lang)
+        stats.sentences += 1
+        stats.tokens += len(doc)
+    return docs
+
+
+def _tokenizer_for(lang: str):
+    try:
+        return spacy.blank(lang).tokenizer
+    except ImportError:
+        logger.warning("spaCy has no language %r; tokenising its text with the multilingual tokenizer", lang)
+        return spacy.blank("xx").tokenizer
+
+
+def read_unlabelled(spec: Union[str, Path], lang: str, vocab: Vocab, stats: SetStats) -> List[Doc]:
+    """Docs with no entity annotation from CoNLL (tags ignored), plain text or WikiAnn.
+
+    Tags found in a CoNLL file are discarded and counted in ``stats.ignored_tags``; blank
+    lines of a text file are skipped and counted.
+    """
+    split = _parse_wikiann_spec(str(spec))
+    if split is not None:
+        source: Iterable[Doc] = load_wikiann(lang, split, vocab)
+    elif sniff_format(spec) in ("conll", "docbin"):
+        source = read_labelled(spec, lang, vocab, ReadStats())
+    else:
+        source = []
+        tokenizer = _tokenizer_for(lang)
+        with Path(spec).open(encoding="utf-8") as fh:
+            for line in fh:
+                text = line.strip()
+                if not text:
+                    stats.skipped_lines += 1
+                    continue
+                tokens = tokenizer(text)
+                doc = Doc(vocab, words=[t.text for t in tokens], spaces=[bool(t.whitespace_) for t in tokens])
+                source.append(set_pair(doc, f"{lang}-unlabelled-{len(source):06d}", lang))
+    docs = []
+    for doc in source:
+        stats.ignored_tags += sum(1 for t in doc if t.ent_iob_ in ("B", "I"))
+        bare = Doc(vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc],
+                   user_data=dict(doc.user_data))
+        docs.append(bare)
+    if stats.ignored_tags:
+        logger.warning("%s: ignored %d entity tags (unlabelled text carries no gold)", spec, stats.ignored_tags)
+    return docs
+
+
+def restrict_labels(docs: Iterable[Doc], labels: Optional[Sequence[str]]) -> Dict[str, int]:
+    """Make entities whose label is not in ``labels`` ``O`` (in place); return drops by label."""
+    dropped: Dict[str, int] = {}
+    if not labels:
+        return dropped
+    keep = set(labels)
+    for doc in docs:
+        ents = list(doc.ents)
+        kept = [e for e in ents if e.label_ in keep]
+        for ent in ents:
+            if ent.label_ not in keep:
+                dropped[ent.label_] = dropped.get(ent.label_, 0) + 1
+        if len(kept) != len(ents):
+            doc.set_ents(kept, default="outside")
+    return dropped
+
+
+def _count_entities(docs: Sequence[Doc]) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for doc in docs:
+        for ent in doc.ents:
+            counts[ent.label_] = counts.get(ent.label_, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def write_docbin(docs: Sequence[Doc], path: Union[str, Path]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    DocBin(docs=docs, store_user_data=True).to_disk(path)
+    return path
+
+
+def prepare_labelled(
+    spec: Union[str, Path], lang: str, output: Union[str, Path], kind: str, vocab: Vocab,
+    n: Optional[int] = None, seed: int = 0, labels: Optional[Sequence[str]] = None,
+) -> SetStats:
+    """Read, optionally sample ``n`` sentences and restrict labels, then write one DocBin."""
+    read = ReadStats()
+    docs = read_labelled(spec, lang, vocab, read)
+    if not docs:
+        raise PrepareError(f"No sentences in {spec}")
+    sampled = sample_docs(docs, n if n and n > 0 else None, seed)
+    if n and n > len(docs):
+        logger.warning("%s: asked for %d sentences, the file has only %d: using all", spec, n, len(docs))
+    dropped = restrict_labels(sampled, labels)
+    stats = SetStats(
+        path=str(output), lang=lang, kind=kind, sentences=len(sampled), tokens=sum(len(d) for d in sampled),
+        entities=_count_entities(sampled), repaired_tags=read.repaired_tags,
+        dropped_entities=dropped, read_sentences=len(docs),
+    )
+    write_docbin(sampled, output)
+    return stats
+
+
+def prepare_unlabelled(spec: Union[str, Path], lang: str, output: Union[str, Path], vocab: Vocab) -> SetStats:
+    stats = SetStats(path=str(output), lang=lang, kind="unlabelled")
+    docs = read_unlabelled(spec, lang, vocab, stats)
+    if not docs:
+        raise PrepareError(f"No sentences in {spec}")
+    stats.sentences, stats.tokens = len(docs), sum(len(d) for d in docs)
+    write_docbin(docs, output)
+    return stats
+
+
+def prepare(
+    output_dir: Union[str, Path],
+    source: Union[str, Path],
+    source_lang: str = "en",
+    n: Optional[int] = 1000,
+    seed: int = 0,
+    dev: Optional[Union[str, Path]] = None,
+    tests: Sequence[Tuple[str, Union[str, Path]]] = (),
+    unlabelled: Sequence[Tuple[str, Union[str, Path]]] = (),
+    labels: Optional[Sequence[str]] = None,
+) -> List[SetStats]:
+    """Write ``{lang}/train|dev|test|unlabelled.spacy`` under ``output_dir`` plus ``prepare_stats.json``.
+
+    Only the source training set is sampled; dev/test/unlabelled sets are written whole.
+    """
+    output_dir = Path(output_dir)
+    vocab = Vocab()
+    out = [prepare_labelled(source, source_lang, output_dir / source_lang / "train.spacy", "train",
+                            vocab, n=n, seed=seed, labels=labels)]
+    if dev:
+        out.append(prepare_labelled(dev, source_lang, output_dir / source_lang / "dev.spacy", "dev",
+                                    vocab, labels=labels))
+    for lang, spec in tests:
+        out.append(prepare_labelled(spec, lang, output_dir / lang / "test.spacy", "test", vocab, labels=labels))
+    for lang, spec in unlabelled:
+        out.append(prepare_unlabelled(spec, lang, output_dir / lang / "unlabelled.spacy", vocab))
+    (output_dir / "prepare_stats.json").write_text(
+        json.dumps([asdict(s) for s in out], indent=2), encoding="utf-8"
+    )
+    return out
+
+
+def parse_lang_pairs(values: Sequence[str], what: str) -> List[Tuple[str, str]]:
+    """``["de=path", ...]`` -> ``[("de", "path"), ...]`` with a clear error for a bad item."""
+    pairs = []
+    for value in values:
+        lang, sep, path = value.partition("=")
+        if not sep or not lang or not path:
+            raise PrepareError(f"{what} must be given as LANG=PATH (e.g. de=corpus/de/test.iob), got {value!r}")
+        pairs.append((lang.strip(), path.strip()))
+    return pairs
+
+
+def format_stats(stats: Sequence[SetStats]) -> str:
+    """A plain-text table of what was written (for the CLI and logs)."""
+    lines = []
+    for s in stats:
+        ents = ", ".join(f"{k} {v}" for k, v in s.entities.items()) or "-"
+        extra = []
+        if s.read_sentences is not None and s.read_sentences != s.sentences:
+            extra.append(f"sampled from {s.read_sentences}")
+        if s.repaired_tags:
+            extra.append(f"{s.repaired_tags} I- tags repaired to B-")
+        if s.dropped_entities:
+            extra.append("dropped to O: " + ", ".join(f"{k} {v}" for k, v in s.dropped_entities.items()))
+        if s.ignored_tags:
+            extra.append(f"{s.ignored_tags} tags ignored")
+        if s.skipped_lines:
+            extra.append(f"{s.skipped_lines} blank lines skipped")
+        note = f" ({'; '.join(extra)})" if extra else ""
+        lines.append(f"{s.lang}/{s.kind}: {s.sentences} sentences, {s.tokens} tokens, entities: {ents}{note} -> {s.path}")
+    return "\n".join(lines)
