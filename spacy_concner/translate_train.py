@@ -58,6 +58,8 @@ class TranslationReport:
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)
+        data["entities_in"] = dict(sorted(self.entities_in.items()))
+        data["entities_out"] = dict(sorted(self.entities_out.items()))
         data["kept_ratio"] = round(self.kept_ratio, 4)
         data["dropped_total"] = sum(self.dropped.values())
         return data
