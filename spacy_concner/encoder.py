@@ -447,7 +447,7 @@ def check_encoder(path: Union[str, Path], sentences: Sequence[str] = DEFAULT_CHE
 
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     model = AutoModel.from_pretrained(str(path)).eval()
-    batch = tokenizer(list(sentences), padding=True, return_tensors="pt")
+    batch = tokenizer(list(sentences), padding=True, truncation=True, return_tensors="pt")
     with torch.no_grad():
         hidden = model(**batch).last_hidden_state
     if not torch.isfinite(hidden).all():

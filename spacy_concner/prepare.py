@@ -322,3 +322,20 @@ def format_stats(stats: Sequence[SetStats]) -> str:
         note = f" ({'; '.join(extra)})" if extra else ""
         lines.append(f"{s.lang}/{s.kind}: {s.sentences} sentences, {s.tokens} tokens, entities: {ents}{note} -> {s.path}")
     return "\n".join(lines)
+
+
+def read_texts(paths: Sequence[Union[str, Path]], lang: str = "xx") -> List[str]:
+    """Raw sentence texts of DocBins, CoNLL files (words joined as the DocBins will hold them)
+    or plain text files (one per line): the text an encoder's tokenizer will be fed."""
+    vocab = Vocab()
+    texts: List[str] = []
+    for path in paths:
+        fmt = sniff_format(path)
+        if fmt == "docbin":
+            texts.extend(d.text for d in DocBin().from_disk(path).get_docs(vocab))
+        elif fmt == "conll":
+            texts.extend(d.text for d in read_conll(path, lang, vocab))
+        else:
+            with Path(path).open(encoding="utf-8") as fh:
+                texts.extend(line.strip() for line in fh if line.strip())
+    return texts
