@@ -184,7 +184,8 @@ def get_marker_style(name: str) -> MarkerStyle:
 
 
 def mark_doc(doc: Doc, style: MarkerStyle) -> str:
-    """The Doc's text with every entity wrapped in a typed marker, ready for MT."""
+    """The Doc's text with every entity wrapped in a typed marker, ready for MT (outer
+    whitespace stripped: it only invites engines to drift)."""
     parts: List[str] = []
     pos = 0
     for ent in doc.ents:
@@ -192,7 +193,7 @@ def mark_doc(doc: Doc, style: MarkerStyle) -> str:
         parts.append(style.wrap(style.escape(ent.text), ent.label_))
         pos = ent.end_char
     parts.append(style.escape(doc.text[pos:]))
-    return "".join(parts)
+    return "".join(parts).strip()
 
 
 def recover(translation: str, source_labels: Sequence[str], style: MarkerStyle) -> Tuple[str, List[Span]]:
