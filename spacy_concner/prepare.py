@@ -57,8 +57,9 @@ class SetStats:
 def sniff_format(path: Union[str, Path], n_lines: int = 200) -> str:
     """Guess ``"docbin"``, ``"conll"`` or ``"text"`` for a file.
 
-    CoNLL means every content line among the first ``n_lines`` has at least two columns and a
-    tag (``O`` or ``X-TYPE``) in the last one; anything else is text, one sentence per line.
+    CoNLL means every content line among the first ``n_lines`` has tab-separated columns, or
+    space-separated ones ending in a tag (``O`` or ``B-TYPE``...); anything else is text, one
+    sentence per line. Bad tags in a column file are then reported by the reader with a line.
     """
     path = Path(path)
     if not path.exists():
@@ -71,8 +72,9 @@ def sniff_format(path: Union[str, Path], n_lines: int = 200) -> str:
             line = line.strip()
             if not line or line.startswith("# id = ") or line.startswith("-DOCSTART-"):
                 continue
-            cols = line.split("\t") if "\t" in line else line.split()
-            if len(cols) < 2 or not _TAG.match(cols[-1]):
+            tabbed = "\t" in line  # tabs never occur in running text: a column file, bad tags or not
+            cols = line.split("\t") if tabbed else line.split()
+            if len(cols) < 2 or not (tabbed or _TAG.match(cols[-1])):
                 return "text"
             seen += 1
             if seen >= n_lines:

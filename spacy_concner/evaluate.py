@@ -1,0 +1,379 @@
+"""Score pipelines on target-language test sets: seqeval (default + strict IOB2) and spaCy's scorer.
+
+Why both: seqeval entity-level micro F1 is the number NER papers (ConCNER included) report,
+so it is what published rows are compared with; spaCy's NER scorer (``get_ner_prf``, what
+``nlp.evaluate`` uses for entities) is what ``spacy train`` logs, so the two can be checked
+against each other. Predictions are made on the gold tokenisation, so tags align token by token.
+
+Outputs (see :func:`write_reports`): ``evaluation.json`` with everything, ``evaluation.md`` with
+the systems x languages table (+ mean) and per-type tables, and ``evaluation.png``, a grouped bar
+chart that is the first thing to look at. Published rows ("reported") can be added for
+comparison; they are never mixed up with measured rows.
+"""
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import spacy
+from seqeval.metrics import classification_report
+from seqeval.scheme import IOB2
+from spacy.language import Language
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+
+logger = logging.getLogger(__name__)
+
+JSON_NAME, MARKDOWN_NAME, CHART_NAME = "evaluation.json", "evaluation.md", "evaluation.png"
+MEAN = "mean"
+
+
+class EvaluationError(ValueError):
+    """Inputs that cannot be scored; the message says why."""
+
+
+@dataclass
+class PRF:
+    precision: float
+    recall: float
+    f1: float
+    support: int = 0
+    per_type: Dict[str, Dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class LangResult:
+    """One system on one test set."""
+
+    sentences: int
+    gold_entities: int
+    seqeval: PRF
+    seqeval_strict: PRF
+    spacy: PRF
+    seconds: float
+
+
+@dataclass
+class Reported:
+    """Published F1 scores (fractions) to show beside ours, e.g. the paper's table."""
+
+    label: str
+    scores: Dict[str, Dict[str, float]]  # system -> lang -> F1 in [0, 1]
+
+
+@dataclass
+class Evaluation:
+    systems: List[str]
+    languages: List[str]
+    results: Dict[str, Dict[str, LangResult]]
+    encoder: Optional[str] = None
+    reported: Optional[Reported] = None
+
+    def f1(self, system: str, lang: str, metric: str = "seqeval") -> Optional[float]:
+        if system in self.results:
+            return getattr(self.results[system][lang], metric).f1
+        if self.reported and system in self.reported.scores:
+            return self.reported.scores[system].get(lang)
+        return None
+
+    def mean_f1(self, system: str, metric: str = "seqeval") -> Optional[float]:
+        """Mean over the evaluated languages; None when a reported row lacks one of them."""
+        values = [self.f1(system, lang, metric) for lang in self.languages]
+        if not values or any(v is None for v in values):
+            return None
+        return sum(values) / len(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+
+
+def doc_to_iob(doc: Doc) -> List[str]:
+    """IOB2 tags of ``doc.ents`` (tokens without annotation count as ``O``)."""
+    return [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else "O" for t in doc]
+
+
+def seqeval_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], strict: bool = False) -> PRF:
+    """Entity-level micro P/R/F1 and per type from seqeval (strict: ``mode="strict", scheme=IOB2``)."""
+    if len(gold) != len(pred) or any(len(g) != len(p) for g, p in zip(gold, pred)):
+        raise EvaluationError("Gold and predicted tag sequences differ in length.")
+    kwargs = {"mode": "strict", "scheme": IOB2} if strict else {}
+    report = classification_report(
+        [list(g) for g in gold], [list(p) for p in pred], output_dict=True, zero_division=0, **kwargs
+    )
+    micro = report.pop("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0})
+    for key in ("macro avg", "weighted avg"):
+        report.pop(key, None)
+    per_type = {
+        label: {"precision": float(v["precision"]), "recall": float(v["recall"]),
+                "f1": float(v["f1-score"]), "support": int(v["support"])}
+        for label, v in sorted(report.items())
+    }
+    return PRF(float(micro["precision"]), float(micro["recall"]), float(micro["f1-score"]),
+               int(micro["support"]), per_type)
+
+
+def spacy_prf(examples: Sequence[Example]) -> PRF:
+    """spaCy's entity scorer (``spacy.scorer.get_ner_prf``, used by ``nlp.evaluate``)."""
+    scores = get_ner_prf(examples)
+    per_type = {
+        label: {"precision": v["p"], "recall": v["r"], "f1": v["f"]}
+        for label, v in sorted((scores["ents_per_type"] or {}).items())
+    }
+    return PRF(scores["ents_p"] or 0.0, scores["ents_r"] or 0.0, scores["ents_f"] or 0.0,
+               sum(len(eg.reference.ents) for eg in examples), per_type)
+
+
+def score_docs(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], seconds: float = 0.0) -> LangResult:
+    """Score predictions made on the gold tokenisation against the gold Docs."""
+    for gold, pred in zip(gold_docs, pred_docs):
+        if len(gold) != len(pred):
+            raise EvaluationError(
+                f"A pipeline changed the tokenisation ({len(gold)} -> {len(pred)} tokens in {gold.text[:60]!r}); "
+                "remove retokenising components (e.g. merge_entities) before evaluating."
+            )
+    gold_tags = [doc_to_iob(d) for d in gold_docs]
+    pred_tags = [doc_to_iob(d) for d in pred_docs]
+    examples = [Example(pred, gold) for pred, gold in zip(pred_docs, gold_docs)]
+    return LangResult(
+        sentences=len(gold_docs), gold_entities=sum(len(d.ents) for d in gold_docs),
+        seqeval=seqeval_prf(gold_tags, pred_tags), seqeval_strict=seqeval_prf(gold_tags, pred_tags, strict=True),
+        spacy=spacy_prf(examples), seconds=round(seconds, 2),
+    )
+
+
+def load_test_docs(path: Union[str, Path], nlp: Language) -> List[Doc]:
+    """Gold Docs from a DocBin; an error when none of them carries entity annotation."""
+    path = Path(path)
+    if not path.exists():
+        raise EvaluationError(f"Test set not found: {path} (write it with `python -m spacy_concner prepare`)")
+    docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    if not docs:
+        raise EvaluationError(f"Test set {path} is empty.")
+    if not any(d.has_annotation("ENT_IOB") for d in docs):
+        raise EvaluationError(f"Test set {path} has no entity annotation (is it an unlabelled set?).")
+    return docs
+
+
+def predict(nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 64) -> List[Doc]:
+    """Run ``nlp`` on fresh Docs with the gold words and spaces (no gold leaks in)."""
+    bare = (Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for d in gold_docs)
+    return list(nlp.pipe(bare, batch_size=batch_size))
+
+
+def evaluate_pipeline(nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 64) -> LangResult:
+    start = time.time()
+    pred_docs = predict(nlp, gold_docs, batch_size=batch_size)
+    return score_docs(gold_docs, pred_docs, seconds=time.time() - start)
+
+
+def evaluate(
+    systems: Sequence[Tuple[str, Union[str, Path, Language]]],
+    tests: Sequence[Tuple[str, Union[str, Path]]],
+    encoder: Optional[str] = None,
+    reported: Optional[Reported] = None,
+    batch_size: int = 64,
+) -> Evaluation:
+    """Score every system (name, path / package name / loaded pipeline) on every (lang, DocBin)."""
+    if not systems or not tests:
+        raise EvaluationError("Need at least one pipeline and one test set.")
+    names = [name for name, _ in systems]
+    if len(set(names)) != len(names):
+        raise EvaluationError(f"System names must be unique, got {names}; label them with NAME=PATH.")
+    results: Dict[str, Dict[str, LangResult]] = {}
+    for name, system in systems:
+        nlp = system if isinstance(system, Language) else _load_pipeline(system)
+        results[name] = {}
+        for lang, path in tests:
+            result = evaluate_pipeline(nlp, load_test_docs(path, nlp), batch_size=batch_size)
+            logger.info("%s on %s: seqeval F1 %.4f (strict %.4f, spaCy %.4f)", name, lang,
+                        result.seqeval.f1, result.seqeval_strict.f1, result.spacy.f1)
+            results[name][lang] = result
+    return Evaluation(names, [lang for lang, _ in tests], results, encoder=encoder, reported=reported)
+
+
+def _load_pipeline(spec: Union[str, Path]) -> Language:
+    try:
+        return spacy.load(spec)
+    except OSError as err:
+        raise EvaluationError(f"Cannot load pipeline {spec!r}: not a directory or installed package ({err}).") from None
+
+
+def parse_named(values: Sequence[str], what: str, default_name=None) -> List[Tuple[str, str]]:
+    """``NAME=VALUE`` items to pairs; without ``=`` the name is ``default_name(value)`` if given."""
+    pairs = []
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if sep and name and rest:
+            pairs.append((name.strip(), rest.strip()))
+        elif default_name is not None and not sep:
+            pairs.append((default_name(value), value))
+        else:
+            raise EvaluationError(f"{what} must look like NAME=PATH, got {value!r}")
+    return pairs
+
+
+def default_system_name(spec: str) -> str:
+    """``training/concner/model-best`` -> ``concner``; an installed package keeps its name."""
+    path = Path(spec)
+    return path.parent.name if path.name in ("model-best", "model-last") and path.parent.name else path.name
+
+
+def load_reported(path: Union[str, Path], label: Optional[str] = None) -> Reported:
+    """Read published scores from JSON/YAML: ``{system: {lang: f1}}`` or ``{"label", "systems"}``.
+
+    Values above 1 are taken as percentages (papers print 71.3, not 0.713).
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix in (".yml", ".yaml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise EvaluationError(f"{path}: expected a mapping {{system: {{lang: f1}}}}")
+    file_label = data.get("label") if isinstance(data.get("label"), str) else None
+    systems = data.get("systems", {k: v for k, v in data.items() if k != "label"})
+    scores: Dict[str, Dict[str, float]] = {}
+    for system, langs in systems.items():
+        if not isinstance(langs, dict):
+            raise EvaluationError(f"{path}: scores of {system!r} must map language -> F1")
+        scores[str(system)] = {str(k): float(v) / 100 if float(v) > 1 else float(v) for k, v in langs.items()}
+    return Reported(label or file_label or "reported", scores)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports
+
+
+def _row_names(ev: Evaluation) -> List[Tuple[str, bool]]:
+    rows = [(s, False) for s in ev.systems]
+    if ev.reported:
+        rows += [(s, True) for s in ev.reported.scores]
+    return rows
+
+
+def _pct(value: Optional[float]) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def markdown_table(ev: Evaluation, metric: str = "seqeval") -> str:
+    """Systems x languages (+ mean) F1 table in percent; the best measured value per column in bold."""
+    columns = ev.languages + [MEAN]
+    best = {
+        col: max((ev.mean_f1(s, metric) if col == MEAN else ev.f1(s, col, metric)) or 0.0 for s in ev.systems)
+        for col in columns
+    }
+    lines = ["| system | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    for system, is_reported in _row_names(ev):
+        if is_reported and metric != "seqeval":
+            continue
+        cells = []
+        for col in columns:
+            value = ev.mean_f1(system, metric) if col == MEAN else ev.f1(system, col, metric)
+            cell = _pct(value)
+            if not is_reported and value is not None and value == best[col] and len(ev.systems) > 1:
+                cell = f"**{cell}**"
+            cells.append(cell)
+        name = f"{system} (reported: {ev.reported.label})" if is_reported else system
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def per_type_table(ev: Evaluation, lang: str) -> str:
+    labels = sorted({t for s in ev.systems for t in ev.results[s][lang].seqeval.per_type})
+    lines = ["| system | " + " | ".join(labels) + " | all |", "|---|" + "---:|" * (len(labels) + 1)]
+    for system in ev.systems:
+        res = ev.results[system][lang].seqeval
+        cells = [_pct(res.per_type[t]["f1"]) if t in res.per_type else "–" for t in labels]
+        lines.append(f"| {system} | " + " | ".join(cells) + f" | {_pct(res.f1)} |")
+    return "\n".join(lines)
+
+
+def markdown_report(ev: Evaluation) -> str:
+    encoder = f" Encoder: {ev.encoder}." if ev.encoder else ""
+    sizes = ", ".join(
+        f"{lang} {ev.results[ev.systems[0]][lang].sentences} sentences / "
+        f"{ev.results[ev.systems[0]][lang].gold_entities} entities" for lang in ev.languages
+    )
+    parts = [
+        "# Evaluation",
+        f"Entity-level micro F1 (%) on the target test sets ({sizes}).{encoder}",
+        "## seqeval, IOB2, default mode (the number papers report)",
+        markdown_table(ev, "seqeval"),
+        "## seqeval, IOB2, strict mode",
+        markdown_table(ev, "seqeval_strict"),
+        "## spaCy scorer (ents_f)",
+        markdown_table(ev, "spacy"),
+    ]
+    if ev.reported:
+        parts.append(f"Rows marked *reported* are published numbers ({ev.reported.label}), not measured here.")
+    for lang in ev.languages:
+        parts += [f"## {lang}: F1 per entity type (seqeval default)", per_type_table(ev, lang)]
+    return "\n\n".join(parts) + "\n"
+
+
+def to_json(ev: Evaluation) -> Dict:
+    data = asdict(ev)
+    data["mean_f1"] = {
+        metric: {s: ev.mean_f1(s, metric) for s, _ in _row_names(ev) if metric == "seqeval" or s in ev.results}
+        for metric in ("seqeval", "seqeval_strict", "spacy")
+    }
+    return data
+
+
+def write_chart(ev: Evaluation, path: Union[str, Path], metric: str = "seqeval") -> Path:
+    """Grouped bars: one group per language (+ mean), one bar per system; reported bars hatched."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = _row_names(ev) if metric == "seqeval" else [(s, False) for s in ev.systems]
+    groups = ev.languages + ([MEAN] if len(ev.languages) > 1 else [])
+    n = len(rows)
+    width = 0.8 / n
+    fig = Figure(figsize=(max(6.0, 1.1 + len(groups) * (0.5 + 0.45 * n)), 4.8), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    colours = [f"C{i % 10}" for i in range(n)]
+    for i, (system, is_reported) in enumerate(rows):
+        values = [ev.mean_f1(system, metric) if g == MEAN else ev.f1(system, g, metric) for g in groups]
+        xs = [j + (i - (n - 1) / 2) * width for j in range(len(groups))]
+        heights = [100 * v if v is not None else 0.0 for v in values]
+        label = f"{system} (reported: {ev.reported.label})" if is_reported else system
+        bars = ax.bar(xs, heights, width * 0.92, label=label, color=colours[i], edgecolor=colours[i],
+                      alpha=0.45 if is_reported else 0.95, hatch="//" if is_reported else None)
+        ax.bar_label(bars, labels=[_pct(v) if v is not None else "n/a" for v in values], fontsize=7 if n > 3 else 8, padding=2,
+                     rotation=90 if n > 3 else 0)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(groups, fontsize=10)
+    ax.set_ylabel("entity F1 (%)")
+    ax.set_ylim(0, 112 if n > 3 else 105)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    names = {"seqeval": "seqeval IOB2", "seqeval_strict": "seqeval IOB2 strict", "spacy": "spaCy scorer"}
+    title = f"Cross-lingual NER: entity F1 per target language ({names[metric]})"
+    if ev.encoder:
+        title += f"\nencoder: {ev.encoder}"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(n, 4), frameon=False)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def write_reports(ev: Evaluation, output_dir: Union[str, Path]) -> Dict[str, Path]:
+    """Write ``evaluation.json``, ``evaluation.md`` and ``evaluation.png`` into ``output_dir``."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": output_dir / JSON_NAME, "markdown": output_dir / MARKDOWN_NAME, "chart": output_dir / CHART_NAME}
+    paths["json"].write_text(json.dumps(to_json(ev), indent=2), encoding="utf-8")
+    paths["markdown"].write_text(markdown_report(ev), encoding="utf-8")
+    write_chart(ev, paths["chart"])
+    return paths
