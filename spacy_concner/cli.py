@@ -142,3 +142,24 @@ def evaluate_command(
     paths = write_reports(ev, output_dir)
     typer.echo(markdown_table(ev))
     typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+@app.command("annotate")
+def annotate_command(
+    teacher: str = typer.Argument(..., help="Trained teacher pipeline (path or package name)"),
+    input_path: _Path = typer.Argument(..., help="Raw target text: .txt (one sentence per line), CoNLL file or .spacy"),
+    output_path: _Path = typer.Argument(..., help="Output DocBin with soft targets (.spacy)"),
+    lang: str = typer.Option(..., "--lang", help="Language of the text (stored on every Doc)"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    limit: int = typer.Option(0, "--limit", help="Use only the first N sentences (0: all)"),
+) -> None:
+    """Label raw target-language text with the teacher's soft tag distributions (distillation)."""
+    import spacy
+
+    from .distill import annotate_file
+
+    try:
+        n = annotate_file(spacy.load(teacher), input_path, output_path, lang, batch_size=batch_size, limit=limit)
+    except (FileNotFoundError, ValueError, OSError) as err:
+        _fail(err)
+    typer.echo(f"annotate: {n} sentences with soft targets -> {output_path}")

@@ -55,6 +55,7 @@ def build_tiny_bert(out_dir: Path, hidden: int = 32, layers: int = 2, vocab_size
     config = BertConfig(
         vocab_size=tok.get_vocab_size(), hidden_size=hidden, num_hidden_layers=layers,
         num_attention_heads=2, intermediate_size=hidden * 2, max_position_embeddings=256,
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,  # deterministic updates in tests
     )
     BertModel(config).save_pretrained(str(out_dir))
     return out_dir

@@ -1,0 +1,110 @@
+"""Distillation: soft targets are compact and aligned, the student loss is the hand-computed
+value, and training on teacher outputs moves the student toward the teacher on held-out text."""
+import math
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from thinc.api import Adam
+
+from spacy_concner.distill import annotate_file, find_concner
+from spacy_concner.docdata import get_soft_tags, set_soft_tags
+from spacy_concner.readers import create_distill_corpus, create_paired_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _nlp(tiny_bert, cfg, **overrides):
+    config = spacy.util.load_config(ROOT / "configs" / cfg, overrides={
+        "paths.transformer": str(tiny_bert), "components.concner.model.proj_hidden": 16,
+        "components.concner.model.proj_width": 8, "components.concner.model.dropout": 0.0, **overrides,
+    }, interpolate=True)
+    return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+
+
+def _train(nlp, examples, steps, lr=0.003):
+    opt = Adam(lr)
+    for step in range(steps):
+        batch = examples[(step * 16) % len(examples):][:16] or examples[:16]
+        nlp.update(batch, sgd=opt, drop=0.0)
+
+
+def _mean_kl(teacher, student, texts):
+    t_comp, s_comp = find_concner(teacher), find_concner(student)
+    assert t_comp.tags == s_comp.tags
+    kls = []
+    for text in texts:
+        docs = [teacher(text)]
+        sdoc = student.make_doc(text)
+        for name, proc in student.pipeline:
+            if proc is not s_comp:
+                sdoc = proc(sdoc)
+        p = numpy.exp(t_comp.tag_log_probs(docs)[0])
+        log_q = s_comp.tag_log_probs([sdoc])[0]
+        kls.append(float((p * (numpy.log(p + 1e-12) - log_q)).sum(-1).mean()))
+    return float(numpy.mean(kls))
+
+
+def test_soft_tags_roundtrip_compact_and_aligned(tmp_path):
+    nlp = spacy.blank("xx")
+    doc = Doc(nlp.vocab, words=["Ana", "lives", "in", "Lima"])
+    lp = numpy.log(numpy.array([[0.7, 0.1, 0.2], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.05, 0.05, 0.9]]))
+    set_soft_tags(doc, lp, ["O", "B-LOC", "I-LOC"])
+    DocBin(store_user_data=True, docs=[doc]).to_disk(tmp_path / "s.spacy")
+    back = next(DocBin().from_disk(tmp_path / "s.spacy").get_docs(nlp.vocab))
+    soft = get_soft_tags(back)
+    assert soft["labels"] == ["O", "B-LOC", "I-LOC"]
+    assert numpy.allclose(soft["log_probs"], lp, atol=2e-3)
+    assert len(back.user_data["concner.soft_tags"]["data"]) == 4 * 3 * 2  # float16 bytes
+    with pytest.raises(ValueError, match="do not fit"):
+        set_soft_tags(doc, lp[:3], ["O", "B-LOC", "I-LOC"])
+
+
+def test_student_loss_equals_hand_computed(tiny_bert):
+    student = _nlp(tiny_bert, "distill.cfg", **{"components.concner.loss.distill_temperature": 2.0})
+    ref = Doc(student.vocab, words=["Ana", "visits", "Lima"])
+    teacher_p = numpy.array([[0.6, 0.1, 0.1, 0.1, 0.1], [0.9, 0.025, 0.025, 0.025, 0.025],
+                             [0.2, 0.5, 0.1, 0.1, 0.1]])
+    teacher_tags = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    order = [0, 3, 4, 1, 2]  # store the columns in another order: the component must map by name
+    set_soft_tags(ref, numpy.log(teacher_p[:, order]), [teacher_tags[i] for i in order])
+    eg = Example(Doc(student.vocab, words=["Ana", "visits", "Lima"]), ref)
+    student.initialize(lambda: [eg])
+    comp = find_concner(student)
+    assert comp.tags == teacher_tags
+    doc = student.get_pipe("transformer")(Doc(student.vocab, words=["Ana", "visits", "Lima"]))
+    logits = comp.model.predict([doc]).logits
+    T = 2.0
+    expected = 0.0
+    for row in range(3):
+        p = teacher_p[row] ** (1 / T)
+        p = p / p.sum()
+        z = logits[row] / T
+        log_q = z - math.log(numpy.exp(z).sum())
+        expected += -(p * log_q).sum()
+    expected = expected / 3 * T**2
+    losses = student.update([eg], sgd=False, drop=0.0)
+    assert losses["concner:distill"] == pytest.approx(expected, rel=2e-3)  # float16 storage
+
+
+def test_distillation_moves_student_toward_teacher(tiny_bert, corpus_docbins, tmp_path):
+    teacher = _nlp(tiny_bert, "baseline_src_trans.cfg")
+    labelled = list(create_paired_corpus(corpus_docbins["en/train"], [corpus_docbins["de/train.translated"]])(teacher))
+    teacher.initialize(lambda: labelled)
+    _train(teacher, labelled, 60)
+    lines = [l for l in (ROOT / "corpus" / "de" / "unlabeled.txt").read_text(encoding="utf-8").splitlines() if l]
+    (tmp_path / "raw.txt").write_text("\n".join(lines[:90]), encoding="utf-8")
+    n = annotate_file(teacher, tmp_path / "raw.txt", tmp_path / "soft.spacy", "de", batch_size=16)
+    assert n == 90
+    student = _nlp(tiny_bert, "distill.cfg", **{"paths.soft": [str(tmp_path / "soft.spacy")]})
+    soft_examples = list(create_distill_corpus([tmp_path / "soft.spacy"])(student))
+    assert all(e.reference.user_data["concner.lang"] == "de" for e in soft_examples)
+    student.initialize(lambda: soft_examples)
+    held_out = lines[90:120]
+    before = _mean_kl(teacher, student, held_out)
+    _train(student, soft_examples, 60)
+    after = _mean_kl(teacher, student, held_out)
+    assert after < 0.5 * before, (before, after)
