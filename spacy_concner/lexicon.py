@@ -58,22 +58,36 @@ def _clean_candidate(text: str) -> str:
     return "" if re.search(r"[\[\]<>…]", text) else text
 
 
-def first_translation(entry: str) -> Optional[str]:
-    """The first usable translation of a dictd entry (headword line, then translations).
+def _candidates(line: str) -> List[str]:
+    out = []
+    for candidate in _split_top_level(re.sub(r"^\d+\.\s*", "", line.strip())):
+        candidate = _clean_candidate(candidate)
+        if candidate and candidate[0].isalnum():
+            out.append(candidate)
+    return out
 
-    FreeDict entries differ by language (``Haus <neut>``, ``1. къ́ща, къща``): the first
-    non-indented line after the headword is split into candidates and the first one left
-    non-empty after removing notes, placeholders (``etw.``, ``jdm.``) and stress accents wins.
+
+def first_translation(entry: str) -> Optional[str]:
+    """The main translation of a dictd entry (headword line, then translations).
+
+    FreeDict entries differ by language (``Haus <neut>``, ``1. къ́ща, къща``). Notes in
+    ``<>``, ``[]``, ``()``, ``{}``, placeholders (``etw.``, ``jdm.``) and stress accents are
+    removed. With numbered senses (``1. …``, ``2. …``) the candidate listed in most senses
+    wins (``house`` -> ``къща``, not the first sense's ``стопанство``); otherwise the first
+    candidate of the first translation line.
     """
-    for line in entry.split("\n")[1:]:
-        if not line.strip() or line.startswith((" ", "\t")):
-            continue
-        line = re.sub(r"^\d+\.\s*", "", line.strip())
-        for candidate in _split_top_level(line):
-            candidate = _clean_candidate(candidate)
-            if candidate and candidate[0].isalnum():
-                return candidate
-        return None
+    lines = [l for l in entry.split("\n")[1:] if l.strip() and not l.startswith((" ", "\t"))]
+    numbered = [l for l in lines if re.match(r"^\d+\.\s", l)]
+    if len(numbered) > 1:
+        counts: Dict[str, int] = {}
+        for line in numbered:
+            for candidate in dict.fromkeys(_candidates(line)):
+                counts[candidate] = counts.get(candidate, 0) + 1
+        if counts:
+            return max(counts, key=lambda c: counts[c])  # first of the most frequent
+    for line in lines[:1]:
+        found = _candidates(line)
+        return found[0] if found else None
     return None
 
 
