@@ -250,7 +250,7 @@ def tiny_marian(tmp_path_factory):
     return out
 
 
-@pytest.mark.filterwarnings("ignore:Recommended: pip install sacremoses")
+@pytest.mark.filterwarnings("ignore:Recommended")
 def test_transformers_plumbing_with_a_tiny_local_marian(tiny_marian):
     translator = engine("transformers", "en", "de", model=str(tiny_marian), max_length=16, batch_size=2)
     texts = ["[PER Angela Merkel ] visited [LOC Paris ] .", "", "The house is big .", "John lives in Berlin ."]
