@@ -24,6 +24,7 @@ from spacy.language import Language
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
+from spacy.vocab import Vocab
 
 logger = logging.getLogger(__name__)
 
@@ -72,16 +73,15 @@ class Evaluation:
     encoder: Optional[str] = None
     reported: Optional[Reported] = None
 
-    def f1(self, system: str, lang: str, metric: str = "seqeval") -> Optional[float]:
-        if system in self.results:
-            return getattr(self.results[system][lang], metric).f1
-        if self.reported and system in self.reported.scores:
-            return self.reported.scores[system].get(lang)
-        return None
+    def f1(self, system: str, lang: str, metric: str = "seqeval", reported: bool = False) -> Optional[float]:
+        """Our measured F1, or with ``reported=True`` the published one (a row may share a name)."""
+        if reported:
+            return self.reported.scores.get(system, {}).get(lang) if self.reported else None
+        return getattr(self.results[system][lang], metric).f1 if system in self.results else None
 
-    def mean_f1(self, system: str, metric: str = "seqeval") -> Optional[float]:
+    def mean_f1(self, system: str, metric: str = "seqeval", reported: bool = False) -> Optional[float]:
         """Mean over the evaluated languages; None when a reported row lacks one of them."""
-        values = [self.f1(system, lang, metric) for lang in self.languages]
+        values = [self.f1(system, lang, metric, reported) for lang in self.languages]
         if not values or any(v is None for v in values):
             return None
         return sum(values) / len(values)
@@ -145,12 +145,16 @@ def score_docs(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], seconds: floa
     )
 
 
-def load_test_docs(path: Union[str, Path], nlp: Language) -> List[Doc]:
-    """Gold Docs from a DocBin; an error when none of them carries entity annotation."""
+def load_test_docs(path: Union[str, Path], vocab: Optional[Vocab] = None) -> List[Doc]:
+    """Gold Docs from a DocBin; an error when none of them carries entity annotation.
+
+    Predictions are made on fresh Docs in each pipeline's own vocab, so the gold Docs can be
+    read once (reading is slow: user_data is unpacked per Doc) and shared across pipelines.
+    """
     path = Path(path)
     if not path.exists():
         raise EvaluationError(f"Test set not found: {path} (write it with `python -m spacy_concner prepare`)")
-    docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    docs = list(DocBin().from_disk(path).get_docs(vocab or Vocab()))
     if not docs:
         raise EvaluationError(f"Test set {path} is empty.")
     if not any(d.has_annotation("ENT_IOB") for d in docs):
@@ -183,12 +187,13 @@ def evaluate(
     names = [name for name, _ in systems]
     if len(set(names)) != len(names):
         raise EvaluationError(f"System names must be unique, got {names}; label them with NAME=PATH.")
+    gold = {lang: load_test_docs(path) for lang, path in tests}
     results: Dict[str, Dict[str, LangResult]] = {}
     for name, system in systems:
         nlp = system if isinstance(system, Language) else _load_pipeline(system)
         results[name] = {}
-        for lang, path in tests:
-            result = evaluate_pipeline(nlp, load_test_docs(path, nlp), batch_size=batch_size)
+        for lang, _ in tests:
+            result = evaluate_pipeline(nlp, gold[lang], batch_size=batch_size)
             logger.info("%s on %s: seqeval F1 %.4f (strict %.4f, spaCy %.4f)", name, lang,
                         result.seqeval.f1, result.seqeval_strict.f1, result.spacy.f1)
             results[name][lang] = result
@@ -275,7 +280,7 @@ def markdown_table(ev: Evaluation, metric: str = "seqeval") -> str:
             continue
         cells = []
         for col in columns:
-            value = ev.mean_f1(system, metric) if col == MEAN else ev.f1(system, col, metric)
+            value = ev.mean_f1(system, metric, is_reported) if col == MEAN else ev.f1(system, col, metric, is_reported)
             cell = _pct(value)
             if not is_reported and value is not None and value == best[col] and len(ev.systems) > 1:
                 cell = f"**{cell}**"
@@ -320,10 +325,10 @@ def markdown_report(ev: Evaluation) -> str:
 
 def to_json(ev: Evaluation) -> Dict:
     data = asdict(ev)
-    data["mean_f1"] = {
-        metric: {s: ev.mean_f1(s, metric) for s, _ in _row_names(ev) if metric == "seqeval" or s in ev.results}
-        for metric in ("seqeval", "seqeval_strict", "spacy")
-    }
+    data["mean_f1"] = {metric: {s: ev.mean_f1(s, metric) for s in ev.systems}
+                       for metric in ("seqeval", "seqeval_strict", "spacy")}
+    if ev.reported:
+        data["mean_f1"]["reported"] = {s: ev.mean_f1(s, reported=True) for s in ev.reported.scores}
     return data
 
 
@@ -339,9 +344,13 @@ def write_chart(ev: Evaluation, path: Union[str, Path], metric: str = "seqeval")
     fig = Figure(figsize=(max(6.0, 1.1 + len(groups) * (0.5 + 0.45 * n)), 4.8), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    colours = [f"C{i % 10}" for i in range(n)]
+    palette: Dict[str, str] = {}  # a reported row named like a measured system shares its colour
+    for system, _ in rows:
+        palette.setdefault(system, f"C{len(palette) % 10}")
+    colours = [palette[system] for system, _ in rows]
     for i, (system, is_reported) in enumerate(rows):
-        values = [ev.mean_f1(system, metric) if g == MEAN else ev.f1(system, g, metric) for g in groups]
+        values = [ev.mean_f1(system, metric, is_reported) if g == MEAN else ev.f1(system, g, metric, is_reported)
+                  for g in groups]
         xs = [j + (i - (n - 1) / 2) * width for j in range(len(groups))]
         heights = [100 * v if v is not None else 0.0 for v in values]
         label = f"{system} (reported: {ev.reported.label})" if is_reported else system

@@ -78,16 +78,17 @@ def test_pipeline_scores_equal_seqeval_and_spacy_scorer(setup):
 
 def test_reports_are_written(setup):
     tmp_path, test = setup
-    reported = Reported("Fu et al. 2022", {"ConCNER": {"de": 0.7284, "nl": 0.79}})
+    reported = Reported("Fu et al. 2022", {"ConCNER": {"de": 0.7284, "nl": 0.79}, "partial": {"de": 0.9}})
     ev = evaluate([("partial", str(tmp_path / "partial")), ("perfect", str(tmp_path / "perfect"))],
                   [("de", test)], encoder="tiny", reported=reported)
     paths = write_reports(ev, tmp_path / "results")
     data = json.loads(paths["json"].read_text())
     assert data["results"]["partial"]["de"]["seqeval"]["f1"] == pytest.approx(4 / 7)
-    assert data["mean_f1"]["seqeval"]["ConCNER"] == pytest.approx(0.7284) and data["encoder"] == "tiny"
+    assert data["mean_f1"]["reported"]["ConCNER"] == pytest.approx(0.7284) and data["encoder"] == "tiny"
     md = paths["markdown"].read_text()
     assert "| partial | 57.1 | 57.1 |" in md and "| **100.0** | **100.0** |" in md
     assert "| ConCNER (reported: Fu et al. 2022) | 72.8 | 72.8 |" in md
+    assert "| partial (reported: Fu et al. 2022) | 90.0 | 90.0 |" in md  # same name, kept apart
     png = paths["chart"].read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
