@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import spacy
+import srsly
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 from spacy.language import Language
@@ -234,12 +235,7 @@ def load_reported(path: Union[str, Path], label: Optional[str] = None) -> Report
     """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    if path.suffix in (".yml", ".yaml"):
-        import yaml
-
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
+    data = srsly.yaml_loads(text) if path.suffix in (".yml", ".yaml") else json.loads(text)
     if not isinstance(data, dict):
         raise EvaluationError(f"{path}: expected a mapping {{system: {{lang: f1}}}}")
     file_label = data.get("label") if isinstance(data.get("label"), str) else None
