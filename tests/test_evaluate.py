@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from spacy_concner.cli import app
 from spacy_concner.evaluate import (
-    EvaluationError, Reported, doc_to_iob, evaluate, load_reported, markdown_table, seqeval_prf, write_reports,
+    EvaluationError, Reported, doc_to_iob, evaluate, load_reported, seqeval_prf, write_reports,
 )
 
 # 4 gold entities, 3 predicted, 2 correct: P = 2/3, R = 2/4, F1 = 2PR/(P+R) = 4/7
