@@ -29,6 +29,7 @@ def _b64(text: str) -> int:
     return value
 
 
+MAX_CANDIDATE_WORDS = 4
 _PLACEHOLDER = re.compile(r"\b(?:etw|jdm|jdn|jds|jd|sth|sb)\.(?:/\S+(?:\s+Sache)?)?")
 
 
@@ -54,8 +55,13 @@ def _clean_candidate(text: str) -> str:
     text = _PLACEHOLDER.sub("", text)
     text = re.split(r"[<\[({]", text, maxsplit=1)[0]
     text = "".join(c for c in unicodedata.normalize("NFD", text) if c not in _STRESS)
-    text = unicodedata.normalize("NFC", re.sub(r"\s+", " ", text)).strip(" .:")
-    return "" if re.search(r"[\[\]<>…]", text) else text
+    # NFKC also unfolds FreeDict Dutch's "ĳ" ligature to "ij".
+    text = unicodedata.normalize("NFKC", re.sub(r"\s+", " ", text)).strip(" .:")
+    if re.search(r"[\[\]<>…]", text) or len(text.split()) > MAX_CANDIDATE_WORDS:
+        return ""  # broken markup, or a gloss ("v.z. tussen woorden van ...") rather than a translation
+    if text.endswith(("-", "\u2010")):
+        return ""  # a prefix form ("rechter‐"), not a word
+    return text
 
 
 def _candidates(line: str) -> List[str]:
