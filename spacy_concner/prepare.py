@@ -327,11 +327,14 @@ def format_stats(stats: Sequence[SetStats]) -> str:
 
 
 def read_texts(paths: Sequence[Union[str, Path]], lang: str = "xx") -> List[str]:
-    """Raw sentence texts of DocBins, CoNLL files (words joined as the DocBins will hold them)
-    or plain text files (one per line): the text an encoder's tokenizer will be fed."""
+    """Raw sentence texts of DocBins, CoNLL files (words joined as the DocBins will hold them),
+    plain text files (one per line) or directories of DocBins: what an encoder's tokenizer sees."""
     vocab = Vocab()
     texts: List[str] = []
-    for path in paths:
+    files: List[Path] = []
+    for path in map(Path, paths):  # a directory stands for all DocBins below it
+        files.extend(sorted(path.rglob("*.spacy")) if path.is_dir() else [path])
+    for path in files:
         fmt = sniff_format(path)
         if fmt == "docbin":
             texts.extend(d.text for d in DocBin().from_disk(path).get_docs(vocab))

@@ -31,6 +31,20 @@ def _read_docbin(path: Path, nlp: Language) -> List[Doc]:
     return list(DocBin().from_disk(path).get_docs(nlp.vocab))
 
 
+def expand_docbin_paths(paths: Sequence[Union[str, Path]]) -> List[Path]:
+    """File paths as given; a directory stands for the ``*.spacy`` files in it (sorted)."""
+    out: List[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(path.glob("*.spacy"))
+            if not found:
+                raise FileNotFoundError(f"No .spacy files in directory {path}")
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
+
+
 def _make_example(nlp: Language, ref: Doc, gold_preproc: bool) -> Example:
     if gold_preproc:
         pred = Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref])
@@ -57,7 +71,7 @@ class PairedCorpus:
         if on_missing_source not in ("error", "drop"):
             raise ValueError(f"on_missing_source must be 'error' or 'drop', got {on_missing_source!r}")
         self.source = Path(source)
-        self.translations = [Path(p) for p in translations]
+        self.translations = expand_docbin_paths(translations)
         self.on_missing_source = on_missing_source
         self.max_length = max_length
         self.limit = limit
@@ -110,7 +124,7 @@ class PairedCorpus:
 @registry.readers("spacy_concner.PairedCorpus.v1")
 def create_paired_corpus(
     source: Optional[Path],
-    translations: List[Path] = [],
+    translations: List[Path] = [],  # files, or directories of .spacy files
     on_missing_source: str = "error",
     max_length: int = 0,
     limit: int = 0,
@@ -134,7 +148,7 @@ class DistillCorpus:
     """
 
     def __init__(self, soft: Sequence[Union[str, Path]], labelled: Optional[PairedCorpus] = None, limit: int = 0):
-        self.soft = [Path(p) for p in soft]
+        self.soft = expand_docbin_paths(soft)
         self.labelled = labelled
         self.limit = limit
 
