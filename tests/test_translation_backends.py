@@ -1,7 +1,7 @@
 """Each MT backend on a handful of sentences, end to end through marker projection.
 
 Engine-dependent tests skip with the reason when an engine is missing, and FAIL when
-``CONCNER_REQUIRE_ENGINES=1`` (CI installs them with ``.ci/engines.sh``).
+``CONCNER_REQUIRE_ENGINES=1`` (``install.sh`` installs them; CI runs it).
 """
 import io
 import json
