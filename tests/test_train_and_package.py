@@ -104,3 +104,37 @@ def test_spacy_package_wheel_loads_in_fresh_venv(trained, tmp_path):
     packaged_meta = json.loads(next(dist.rglob("xx_concner_test/meta.json")).read_text())
     requirements = [r.split(">")[0].split("=")[0] for r in packaged_meta["requirements"]]
     assert "spacy-concner" in requirements and "spacy-transformers" in requirements
+
+
+def test_finetune_config_sources_transformer_and_learns_new_labels(trained, tiny_bert, tmp_path):
+    """configs/finetune_domain.cfg: trained transformer sourced, fresh head with the user's labels."""
+    from spacy.tokens import Doc, DocBin
+
+    from spacy_concner.docdata import set_pair
+
+    out, _ = trained
+    nlp = spacy.blank("xx")
+    words = [["The", "Pixel", "9", "beats", "the", "Galaxy", "S24", "."], ["I", "bought", "a", "Kindle", "."]]
+    tags = [["O", "B-GADGET", "I-GADGET", "O", "O", "B-GADGET", "I-GADGET", "O"], ["O", "O", "O", "B-GADGET", "O"]]
+    docs = [set_pair(Doc(nlp.vocab, words=w, ents=t), f"d{i}", "en") for i, (w, t) in enumerate(zip(words, tags))]
+    DocBin(store_user_data=True, docs=docs).to_disk(tmp_path / "domain.spacy")
+    _run([
+        sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / "finetune_domain.cfg"),
+        "--output", str(tmp_path / "ft"), "--paths.base", str(out / "model-best"),
+        "--paths.train", str(tmp_path / "domain.spacy"), "--paths.dev", str(tmp_path / "domain.spacy"),
+        "--training.max_steps", "3", "--training.eval_frequency", "3",
+        "--components.concner.model.proj_hidden", "32", "--components.concner.model.proj_width", "16",
+    ])
+    tuned = spacy.load(tmp_path / "ft" / "model-last")
+    assert tuned.get_pipe("concner").labels == ["GADGET"]
+
+    def embeddings(nlp_):
+        trf = nlp_.get_pipe("transformer").model
+        shim = next(s for node in trf.walk() for s in node.shims)
+        return next(p for n, p in shim._model.named_parameters() if "word_embeddings" in n).detach()
+
+    import transformers
+
+    fresh = transformers.AutoModel.from_pretrained(str(tiny_bert)).embeddings.word_embeddings.weight.detach()
+    base, ft = embeddings(spacy.load(out / "model-best")), embeddings(tuned)
+    assert float((ft - base).abs().max()) < float((ft - fresh).abs().max())  # started from the base
