@@ -99,9 +99,7 @@ class ConCNER(TrainablePipe):
     @property
     def loss_terms(self) -> List[str]:
         """Loss terms with a non-zero weight; the training logger gives each its own column."""
-        weights = {"ce": self.loss.ce_weight, "label": self.loss.label_weight,
-                   "trans": self.loss.trans_weight, "distill": self.loss.distill_weight}
-        return [term for term in DualContrastiveLoss.terms if weights[term]]
+        return [term for term, weight in self.loss.weights.items() if weight]
 
     def add_label(self, label: str) -> int:
         if label in self.cfg["labels"]:
@@ -193,8 +191,7 @@ class ConCNER(TrainablePipe):
         examples = list(examples)
         targets = self._targets(examples)
         values, grads = self.loss(scores, targets, o_index=0)
-        weights = {"ce": self.loss.ce_weight, "label": self.loss.label_weight,
-                   "trans": self.loss.trans_weight, "distill": self.loss.distill_weight}
+        weights = self.loss.weights
         total = sum(weights[k] * v for k, v in values.items())
         if _terms is not None:
             for k, v in values.items():

@@ -73,6 +73,12 @@ class DualContrastiveLoss:
         self.distill_temperature = distill_temperature
         self._rng = numpy.random.default_rng(seed)
 
+    @property
+    def weights(self) -> Dict[str, float]:
+        """Weight of each term in the total, keyed like :attr:`terms`."""
+        return {"ce": self.ce_weight, "label": self.label_weight,
+                "trans": self.trans_weight, "distill": self.distill_weight}
+
     def _sample_contrastive_tokens(self, tag_ids: numpy.ndarray, o_index: int) -> numpy.ndarray:
         """Indices of the tokens that take part in L_label: entity tokens, plus sampled O tokens."""
         known = numpy.flatnonzero(tag_ids >= 0)
@@ -140,24 +146,5 @@ class DualContrastiveLoss:
         return values, grads
 
 
-@registry.losses("spacy_concner.DualContrastiveLoss.v1")
-def make_dual_contrastive_loss(
-    ce_weight: float = 1.0,
-    label_weight: float = 0.1,
-    trans_weight: float = 0.1,
-    temperature: float = 0.1,
-    include_o: bool = True,
-    max_o_tokens: int = 64,
-    max_entity_tokens: int = 256,
-    positive_by: str = "tag",
-    distill_weight: float = 1.0,
-    distill_temperature: float = 1.0,
-    seed: int = 0,
-) -> DualContrastiveLoss:
-    """Config entry point; see :class:`DualContrastiveLoss` for the settings."""
-    return DualContrastiveLoss(
-        ce_weight=ce_weight, label_weight=label_weight, trans_weight=trans_weight,
-        temperature=temperature, include_o=include_o, max_o_tokens=max_o_tokens,
-        max_entity_tokens=max_entity_tokens, positive_by=positive_by,
-        distill_weight=distill_weight, distill_temperature=distill_temperature, seed=seed,
-    )
+# The class itself is the registered factory: config settings are its constructor arguments.
+make_dual_contrastive_loss = registry.losses("spacy_concner.DualContrastiveLoss.v1")(DualContrastiveLoss)
