@@ -1,0 +1,124 @@
+"""Turn the per-case timings of ``speed.py`` into ratios and a markdown report."""
+import statistics
+from pathlib import Path
+from typing import Dict, List
+
+from speed_cases import Case, Result, Settings
+
+# which case each case is compared with: (same side, main setting) and (raw torch, same setting)
+MAIN = {("raw", "train"): "raw_train", ("ours", "train"): "ours_train",
+        ("raw", "infer"): "raw_infer", ("ours", "infer"): "ours_infer"}
+
+
+def row(case: Case, res: Result) -> Dict[str, object]:
+    med = statistics.median(res.times)
+    spread = (max(res.times) - min(res.times)) / med if len(res.times) > 1 else 0.0
+    return {
+        "case": case.name, "side": case.side, "mode": case.mode, "group": case.group, "note": case.note,
+        "config": case.config if case.side == "ours" else "", "median_s": round(med, 4),
+        "spread": round(spread, 3), "reps": len(res.times),
+        "step_ms": round(1000 * med / max(res.steps, 1), 1),
+        "cpu_step_ms": round(1000 * statistics.median(res.cpu_times) / max(res.steps, 1), 1) if res.cpu_times else None,
+        "words_per_s": round(res.words / med, 1), "wordpieces_per_s": round(res.wordpieces / med, 1),
+        "docs_per_s": round(res.docs / med, 1), "padding": round(1 - res.wordpieces / max(res.padded, 1), 3),
+        "rss_peak_mb": round(res.rss_peak_mb), "rss_loaded_mb": round(res.rss_loaded_mb),
+        "trainable_params": res.extra.get("trainable_params"),
+        "phases": res.extra.get("phases"),
+    }
+
+
+def _raw_twin(name: str) -> str:
+    return name.replace("ours_", "raw_", 1).replace("_ce", "")
+
+
+def summarise(cases: List[Case], results: Dict[str, Result], settings: Settings) -> Dict[str, object]:
+    """Rows per case, plus ours/raw ratios (time for training, throughput for inference)."""
+    rows = {c.name: row(c, results[c.name]) for c in cases if c.name in results}
+    for name, r in rows.items():
+        twin = rows.get(_raw_twin(name)) if r["side"] == "ours" else None
+        if twin:
+            if r["mode"] == "train":
+                r["time_vs_raw"] = round(r["median_s"] / twin["median_s"], 2)
+            else:
+                r["throughput_vs_raw"] = round(twin["median_s"] / r["median_s"], 2)
+        base = rows.get(MAIN[(r["side"], r["mode"])])
+        if base and base is not r and r["group"] in ("frozen embeddings", "pruned vocabulary"):
+            r["speedup_vs_main"] = round(base["median_s"] / r["median_s"], 2)
+    for group_name in ("bucketing",):
+        for side in ("raw", "ours"):
+            for mode in ("train", "infer"):
+                rnd, bkt = rows.get(f"{side}_{mode}_mixed_random"), rows.get(f"{side}_{mode}_mixed_bucketed")
+                if rnd and bkt:
+                    bkt["speedup_vs_main"] = round(rnd["median_s"] / bkt["median_s"], 2)
+    targets = {}
+    if "ours_train" in rows and "time_vs_raw" in rows["ours_train"]:
+        targets["train_time_ratio"] = rows["ours_train"]["time_vs_raw"]
+        targets["train_target_met"] = rows["ours_train"]["time_vs_raw"] <= 1.3
+    if "ours_infer" in rows and "throughput_vs_raw" in rows["ours_infer"]:
+        targets["infer_throughput_ratio"] = rows["ours_infer"]["throughput_vs_raw"]
+        targets["infer_target_met"] = rows["ours_infer"]["throughput_vs_raw"] >= 0.9
+    return {"rows": list(rows.values()), "targets": targets}
+
+
+def _fmt(v) -> str:
+    if v is None or v == "":
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.2f}" if v < 100 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def write_markdown(path: Path, meta: Dict, summary: Dict) -> None:
+    s = meta["settings"]
+    lines = [
+        "# Speed and memory: concner vs raw torch",
+        "",
+        f"Encoder: `{meta['encoder']}`" + (f"; pruned copy: `{meta['pruned_encoder']}`" if meta["pruned_encoder"] else ""),
+        f"Batches: {s['n_batches']} x {s['batch_size']} CoNLL-2003 en train sentences of {s['min_len']}-{s['max_len']} "
+        f"words (mixed-length groups: any length), seed {s['seed']}; torch threads {s['threads']}; "
+        f"{meta['rounds']} interleaved rounds x {s['reps']} reps after {s['warmup']} warm-up per process; "
+        "medians. One repetition = one pass over all batches.",
+        f"Machine: {meta['cpus']} CPUs, Python {meta['python']}; 1-min load average during the run "
+        f"{meta['loadavg_1min']['min']:.2f}-{meta['loadavg_1min']['max']:.2f} (mean {meta['loadavg_1min']['mean']:.2f}); "
+        f"{meta['date']}; {meta['seconds']} s.",
+        "",
+        "Command:",
+        "```",
+        meta["command"],
+        "```",
+        "",
+    ]
+    t = summary["targets"]
+    if t:
+        lines += [
+            f"**Targets**: training step time ours/raw = {t.get('train_time_ratio')} (target <= 1.3: "
+            f"{'met' if t.get('train_target_met') else 'NOT met'}); inference throughput ours/raw = "
+            f"{t.get('infer_throughput_ratio')} (target >= 0.9: {'met' if t.get('infer_target_met') else 'NOT met'}).",
+            "",
+        ]
+    cols = ["case", "group", "step_ms", "cpu_step_ms", "words_per_s", "wordpieces_per_s", "docs_per_s", "time_vs_raw",
+            "throughput_vs_raw", "speedup_vs_main", "padding", "rss_peak_mb", "trainable_params", "spread", "note"]
+    lines.append("| " + " | ".join(cols) + " |")
+    lines.append("|" + "---|" * len(cols))
+    for r in summary["rows"]:
+        lines.append("| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |")
+    lines += [
+        "",
+        "step_ms: time per optimizer step (train) or per batch (infer). time_vs_raw: ours/raw time for the "
+        "same batches (lower is better); throughput_vs_raw: ours/raw throughput (higher is better). "
+        "speedup_vs_main: this lever vs the same side without it (bucketing: sorted vs random order). "
+        "padding: share of wordpiece slots that are padding. spread: (max-min)/median of the repetitions. "
+        "rss_peak_mb: peak resident memory of the case's own process (ru_maxrss). cpu_step_ms: process "
+        "CPU time per step (both threads), less sensitive than wall time to other jobs on the machine.",
+        "",
+    ]
+    phased = [r for r in summary["rows"] if r.get("phases")]
+    if phased:
+        lines += ["## Where a training step's time goes (ms per step, one instrumented pass)", ""]
+        for r in phased:
+            parts = ", ".join(f"{k}: {1000 * v:.0f}" for k, v in r["phases"].items() if k != "step")
+            lines.append(f"- **{r['case']}** ({1000 * r['phases']['step']:.0f} ms): {parts}")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
