@@ -15,11 +15,6 @@ app = typer.Typer(
 )
 
 
-@app.callback()
-def _main() -> None:
-    """Keeps ``python -m spacy_concner translate ...`` a subcommand even while it is the only one."""
-
-
 def _split_words(values: Sequence[str]) -> List[str]:
     """Repeatable options may also hold several space-separated values (as project vars do)."""
     return [w for v in values for w in v.split()]
