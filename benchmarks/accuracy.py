@@ -222,6 +222,30 @@ def run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, r
             raise SystemExit(f"{rel(out)} was run with other settings {diff}: move it away or pass the same flags")
         log(f"seed {seed} {system}: finished earlier, skipped")
         return result
+    lock = out / ".lock"  # another process (e.g. a parallel --systems run) is on it: leave it alone
+    if lock.exists() and _alive(int(lock.read_text() or 0)):
+        log(f"seed {seed} {system}: running in process {lock.read_text()}, skipped here")
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    lock.write_text(str(os.getpid()))
+    try:
+        return _run_system(args, system, seed, shared, run, settings, out, result_path)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return pid > 0
+
+
+def _run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, run: Path,
+                settings: Dict[str, Any], out: Path, result_path: Path) -> Dict[str, Any]:
+    from spacy_concner.evaluate import evaluate, to_json
+
     extra: Dict[str, Any] = {}
     if system == "concner+distill":
         extra["annotated"] = annotate(args, seed, shared, run)
@@ -273,7 +297,7 @@ def fmt(cell: Dict[str, Any]) -> str:
 
 
 def verdict(table: Dict[str, Any], langs: List[str]) -> List[str]:
-    lines = []
+    lines = [f"- {s}: no finished run yet, so no verdict." for s in SYSTEMS if s not in table]
     base = [s for s in ("source-only", "source+translations") if s in table]
     for system in ("concner", "concner+distill"):
         if system not in table or len(base) < 2:
@@ -309,11 +333,14 @@ def markdown(report: Dict[str, Any]) -> str:
         f"({', '.join(map(str, n_seeds))})" + ("" if complete else " — not every system has every seed; see `seeds`")
         + f". Encoder (our rows): {report['encoder']}.",
         "",
-        "Produced with (from the repository root):",
+        "Produced with (from the repository root; the runs of one seed may also be spread over parallel "
+        "`--systems` processes, which changes nothing but the schedule):",
         "",
         "```",
         report["command"],
         "```",
+        "",
+        f"(tables last written by `{report['written_by']}`)",
         "",
         "| system | " + " | ".join(cols) + " | seeds |",
         "|---|" + "---:|" * len(cols) + "---|",
@@ -322,6 +349,9 @@ def markdown(report: Dict[str, Any]) -> str:
         lines.append(f"| {system} | " + " | ".join(fmt(row[c]) for c in cols) + f" | {len(row['seeds'])} |")
     ref = report["reference"]
     ref_mean = statistics.fmean(ref["f1"][l] for l in langs) if all(l in ref["f1"] for l in langs) else None
+    missing = [x for x in SYSTEMS if x not in table]
+    if missing:
+        lines.append("| " + ", ".join(missing) + " | *not finished* |" + " |" * len(cols))
     lines.append(f"| *{ref['name']}* | " + " | ".join(f"*{100 * ref['f1'][l]:.2f}*" if l in ref["f1"] else "–" for l in langs)
                  + (f" | *{100 * ref_mean:.1f}* |" if ref_mean is not None else " | – |") + " – |")
     lines += [
@@ -334,6 +364,9 @@ def markdown(report: Dict[str, Any]) -> str:
         "",
         "Training time per run (s, mean over seeds; shared CPU, so indicative only): "
         + ", ".join(f"{name} {statistics.fmean(r['train_seconds'] for r in report['runs'] if r['system'] == name):.0f}"
+                    for name in table) + ". English dev F1 of the selected model (how far training got): "
+        + ", ".join(f"{name} " + "/".join(f"{100 * r['dev_en_f1']:.1f}" for r in report["runs"]
+                                          if r["system"] == name and r.get("dev_en_f1") is not None)
                     for name in table) + ".",
         "",
         "## Does ConCNER beat both baselines?",
@@ -391,7 +424,7 @@ def write_chart(report: Dict[str, Any], path: Path) -> None:
             heights = [100 * row[g]["mean"] for g in groups]
             errs = [100 * (row[g]["std"] or 0) for g in groups]
             label = f"{name} (n={len(row['seeds'])})"
-        bars = ax.bar(xs, heights, width * 0.9, yerr=errs, capsize=2, label=label, color=f"C{i}",
+        bars = ax.bar(xs, heights, width * 0.9, yerr=errs, capsize=2, label=label, color="C7" if is_ref else f"C{SYSTEMS.index(name)}",
                       alpha=0.4 if is_ref else 0.95, hatch="//" if is_ref else None)
         ax.bar_label(bars, labels=[f"{h:.1f}" for h in heights], fontsize=6.5, padding=2, rotation=90)
     ax.set_xticks(range(len(groups)))
@@ -415,8 +448,28 @@ def write_results(args: argparse.Namespace, settings: Dict[str, Any], shared_sta
     encoders = [args.runs / f"seed{s}" / "encoder" for s in sorted(seed_info)]
     encoder = describe_encoder(encoders[0]) if encoders else "?"
     encoder = encoder.split(", vocabulary pruned")[0] + ", vocabulary pruned to each run's text"
+    seeds = sorted({r["seed"] for r in results})
+    flags = []  # the run settings that differ from the defaults, as flags: what reproduces the runs
+    for action in args.parser._actions:
+        if action.dest in RUN_KEYS + ["gpu_id"] and getattr(args, action.dest) != action.default:
+            if action.dest == "conll" and settings["conll"] == str(action.default):
+                continue
+            if action.dest == "distill_steps" and action.default is None and args.distill_steps == args.steps:
+                continue
+            value = getattr(args, action.dest)
+            if isinstance(action, argparse._StoreFalseAction):
+                flags.append(action.option_strings[0])
+            else:
+                vals = value if isinstance(value, list) else [value]
+                flags.append(" ".join([action.option_strings[0]] + [shlex.quote(str(v)) for v in vals]))
+    canonical = " ".join(["python benchmarks/accuracy.py --seeds"] + [str(x) for x in seeds] + flags)
+    for r in results:  # English dev F1 of the selected model: shows how far training got
+        meta = args.runs / f"seed{r['seed']}" / DIRS[r["system"]] / "model-best" / "meta.json"
+        if meta.exists():
+            r["dev_en_f1"] = json.loads(meta.read_text(encoding="utf-8")).get("performance", {}).get("ents_f")
     report = {
-        "command": command,
+        "command": canonical,
+        "written_by": command,
         "languages": args.langs,
         "settings": settings,
         "encoder": encoder,
@@ -426,7 +479,7 @@ def write_results(args: argparse.Namespace, settings: Dict[str, Any], shared_sta
         "seeds": {str(k): v for k, v in sorted(seed_info.items())},
         "table": aggregate(results, args.langs),
         "reference": REFERENCE,
-        "runs": [{k: r[k] for k in ("system", "seed", "train_seconds", "eval_seconds", "f1", "f1_strict")}
+        "runs": [{k: r.get(k) for k in ("system", "seed", "train_seconds", "eval_seconds", "dev_en_f1", "f1", "f1_strict")}
                  for r in sorted(results, key=lambda r: (r["seed"], SYSTEMS.index(r["system"])))],
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -468,16 +521,16 @@ def main() -> None:
     p.add_argument("--langs", nargs="+", default=["de", "es", "nl"])
     p.add_argument("--targets", nargs="+", default=["es:apertium", "de:lexicon", "nl:lexicon"])
     p.add_argument("--n-source", type=int, default=1000)
-    p.add_argument("--n-dev", type=int, default=200, help="English dev sentences for model selection (0: all)")
-    p.add_argument("--n-test", type=int, default=1000, help="test sentences per language (0: all)")
-    p.add_argument("--n-unlabelled", type=int, default=1000, help="unlabelled sentences per language (0: all)")
+    p.add_argument("--n-dev", type=int, default=100, help="English dev sentences for model selection (0: all)")
+    p.add_argument("--n-test", type=int, default=500, help="test sentences per language (0: all)")
+    p.add_argument("--n-unlabelled", type=int, default=500, help="unlabelled sentences per language (0: all)")
     p.add_argument("--subset-seed", type=int, default=0, help="seed of the fixed dev/test/unlabelled subsets")
-    p.add_argument("--steps", type=int, default=100, help="training steps per run")
+    p.add_argument("--steps", type=int, default=75, help="training steps per run")
     p.add_argument("--distill-steps", type=int, default=None, help="student steps (default: --steps)")
     p.add_argument("--learn-rate", type=float, default=1e-4)
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps (default: steps // 10)")
-    p.add_argument("--evals", type=int, default=2, help="dev evaluations per run (model-best selection)")
-    p.add_argument("--batch-words", type=int, default=1000)
+    p.add_argument("--evals", type=int, default=1, help="dev evaluations per run (model-best selection)")
+    p.add_argument("--batch-words", type=int, default=500)
     p.add_argument("--lambda-label", type=float, default=0.1)
     p.add_argument("--lambda-trans", type=float, default=0.1)
     p.add_argument("--tau", type=float, default=0.1)
@@ -491,6 +544,7 @@ def main() -> None:
     p.add_argument("--report-only", action="store_true", help="only rewrite the results from finished runs")
     args = p.parse_args()
     command = "python benchmarks/accuracy.py" + "".join(f" {shlex.quote(a)}" for a in sys.argv[1:])
+    args.parser = p
     for name in ("conll", "full_encoder", "runs", "out"):
         value = getattr(args, name)
         setattr(args, name, value if value.is_absolute() else (ROOT / value).resolve())
@@ -524,8 +578,10 @@ def main() -> None:
         for system in SYSTEMS:
             if system not in args.systems:
                 continue
-            results.append(run_system(args, system, seed, shared, run, run_settings))
-            per_seed_report(args, seed, results)
+            result = run_system(args, system, seed, shared, run, run_settings)
+            if result is not None:
+                results.append(result)
+                per_seed_report(args, seed, results)
         write_results(args, settings, shared_stats, seed_info, results, command)
     if args.report_only:
         for seed in args.seeds:
@@ -536,6 +592,8 @@ def main() -> None:
                     seed_info[seed] = json.loads((args.runs / f"seed{seed}" / "seed_info.json").read_text(encoding="utf-8"))
         if not results:
             raise SystemExit("no finished runs with these settings")
+        for seed in args.seeds:
+            per_seed_report(args, seed, results)
         write_results(args, settings, shared_stats, seed_info, results, command)
 
 
