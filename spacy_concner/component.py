@@ -104,7 +104,7 @@ class ConCNER(TrainablePipe):
     def add_label(self, label: str) -> int:
         if label in self.cfg["labels"]:
             return 0
-        if self.model.has_dim("nO") and self.model.get_ref("output_layer").has_dim("nO"):
+        if self.model.get_ref("output_layer").has_dim("nO"):
             raise ValueError(
                 f"Cannot add label {label!r} to the initialized component {self.name!r}: "
                 "labels are fixed at initialize (use [initialize.components] or retrain)."
@@ -143,15 +143,9 @@ class ConCNER(TrainablePipe):
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((len(doc),), dtype="int32") for doc in docs]
-        out: ConCNEROutput = self.model.predict(docs)
-        logits = self.model.ops.to_numpy(out.logits)
-        log_probs = logits - _logsumexp(logits)
-        allowed, starts = allowed_transitions(self.tags), allowed_starts(self.tags)
-        paths, start = [], 0
-        for doc in docs:
-            paths.append(viterbi_decode(log_probs[start : start + len(doc)], allowed, starts))
-            start += len(doc)
-        return paths
+        tags = self.tags
+        allowed, starts = allowed_transitions(tags), allowed_starts(tags)
+        return [viterbi_decode(lp, allowed, starts) for lp in self.tag_log_probs(docs)]
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
         tags = self.tags
@@ -226,7 +220,7 @@ class ConCNER(TrainablePipe):
                         f"but the predicted doc has {n}; distillation examples must keep the "
                         "teacher's tokenization (use spacy_concner.DistillCorpus.v1)."
                     )
-                soft_rows.append(self._reorder_soft(soft, n_tags, pid))
+                soft_rows.append(self._reorder_soft(soft, tag_index, pid))
                 soft_mask.extend([True] * n)
                 any_soft = True
             else:
@@ -247,15 +241,14 @@ class ConCNER(TrainablePipe):
             entity_types=entity_types,
         )
 
-    def _reorder_soft(self, soft: Dict, n_tags: int, pid: str) -> numpy.ndarray:
+    def _reorder_soft(self, soft: Dict, tag_index: Dict[str, int], pid: str) -> numpy.ndarray:
         """Map the teacher's tag columns onto this component's tag order."""
-        tag_index = {t: i for i, t in enumerate(self.tags)}
-        out = numpy.full((soft["log_probs"].shape[0], n_tags), -1e4, dtype="float32")
+        out = numpy.full((soft["log_probs"].shape[0], len(tag_index)), -1e4, dtype="float32")
         for col, tag in enumerate(soft["labels"]):
             if tag not in tag_index:
                 raise ValueError(
                     f"Teacher tag {tag!r} (doc {pid!r}) is not among the student's tags "
-                    f"{self.tags}; initialize the student on the distillation corpus."
+                    f"{list(tag_index)}; initialize the student on the distillation corpus."
                 )
             out[:, tag_index[tag]] = soft["log_probs"][:, col]
         return out
