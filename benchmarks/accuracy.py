@@ -159,7 +159,7 @@ def prepare_seed(args: argparse.Namespace, seed: int, shared: Path, run: Path) -
 
 def train(args: argparse.Namespace, system: str, seed: int, shared: Path, run: Path, out: Path) -> float:
     steps = args.distill_steps if system == "concner+distill" else args.steps
-    warmup = args.warmup if args.warmup is not None else max(1, steps // 10)
+    warmup = args.warmup
     cmd = [
         sys.executable, "-m", "spacy", "train", str(ROOT / CONFIGS[system]), "--output", str(out),
         "--paths.train", str(run / "data" / "en" / "train.spacy"), "--paths.dev", str(shared / "en" / "dev.spacy"),
@@ -386,7 +386,7 @@ def markdown(report: Dict[str, Any]) -> str:
         f"- Model selection: `model-best` on {s['n_dev']} English dev sentences (seed {s['subset_seed']}); "
         "no target-language labels are used anywhere.",
         f"- Training: {s['steps']} steps (distillation student: {s['distill_steps']}), batches of {s['batch_words']} "
-        f"words, Adam, learning rate {s['learn_rate']} with linear warm-up ({s['warmup'] or 'steps // 10'} steps) and "
+        f"words, Adam, learning rate {s['learn_rate']} with linear warm-up ({s['warmup']} steps) and "
         f"decay; ConCNER λ_label = {s['lambda_label']}, λ_trans = {s['lambda_trans']}, τ = {s['tau']}; distillation "
         f"student {'with' if s['distill_source'] else 'without'} source CE.",
         f"- Encoder: {report['encoder']}, pruned per seed (with single characters) to the run's source, translation, "
@@ -455,6 +455,8 @@ def write_results(args: argparse.Namespace, settings: Dict[str, Any], shared_sta
             if action.dest == "conll" and settings["conll"] == str(action.default):
                 continue
             if action.dest == "distill_steps" and action.default is None and args.distill_steps == args.steps:
+                continue
+            if action.dest == "warmup" and args.warmup == max(1, args.steps // 10):
                 continue
             value = getattr(args, action.dest)
             if isinstance(action, argparse._StoreFalseAction):
@@ -525,11 +527,11 @@ def main() -> None:
     p.add_argument("--n-test", type=int, default=500, help="test sentences per language (0: all)")
     p.add_argument("--n-unlabelled", type=int, default=500, help="unlabelled sentences per language (0: all)")
     p.add_argument("--subset-seed", type=int, default=0, help="seed of the fixed dev/test/unlabelled subsets")
-    p.add_argument("--steps", type=int, default=75, help="training steps per run")
+    p.add_argument("--steps", type=int, default=200, help="training steps per run")
     p.add_argument("--distill-steps", type=int, default=None, help="student steps (default: --steps)")
-    p.add_argument("--learn-rate", type=float, default=1e-4)
+    p.add_argument("--learn-rate", type=float, default=5e-4)
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps (default: steps // 10)")
-    p.add_argument("--evals", type=int, default=1, help="dev evaluations per run (model-best selection)")
+    p.add_argument("--evals", type=int, default=4, help="dev evaluations per run (model-best selection)")
     p.add_argument("--batch-words", type=int, default=500)
     p.add_argument("--lambda-label", type=float, default=0.1)
     p.add_argument("--lambda-trans", type=float, default=0.1)
@@ -549,6 +551,8 @@ def main() -> None:
         value = getattr(args, name)
         setattr(args, name, value if value.is_absolute() else (ROOT / value).resolve())
     args.distill_steps = args.distill_steps or args.steps
+    if args.warmup is None:  # resolved here so that runs with and without an explicit --warmup compare equal
+        args.warmup = max(1, args.steps // 10)
     if not (args.conll / "en" / "train.txt").exists():
         raise SystemExit(f"{args.conll}/en/train.txt not found: pass --conll DIR (see ../shared/data/SOURCES.md)")
     if args.gpu_id >= 0:
