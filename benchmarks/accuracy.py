@@ -177,6 +177,8 @@ def train(args: argparse.Namespace, system: str, seed: int, shared: Path, run: P
                 "--components.concner.loss.temperature", str(args.tau)]
     if system == "concner+distill":
         cmd += ["--paths.soft", json.dumps([str(run / "soft")])]
+        if args.student_init == "teacher":  # the teacher's fine-tuned encoder, a fresh tagging head
+            cmd += ["--paths.transformer", str(teacher_encoder(run))]
         if not args.distill_source:
             cmd += ["--paths.train", "null"]
     out.mkdir(parents=True, exist_ok=True)
@@ -190,6 +192,19 @@ def train(args: argparse.Namespace, system: str, seed: int, shared: Path, run: P
     if proc.returncode != 0:
         raise SystemExit(f"spacy train failed for seed {seed} {system}; see {out / 'train.log'}")
     return time.time() - start
+
+
+def teacher_encoder(run: Path) -> Path:
+    """The concner teacher's trained transformer as a Hugging Face folder (exported once per seed)."""
+    out = run / "teacher_encoder"
+    if not (out / "config.json").exists():
+        import spacy
+
+        from spacy_concner.distill import export_encoder
+
+        log(f"exporting the teacher's encoder -> {rel(out)}")
+        export_encoder(spacy.load(run / DIRS["concner"] / "model-best"), out)
+    return out
 
 
 def annotate(args: argparse.Namespace, seed: int, shared: Path, run: Path) -> Dict[str, int]:
@@ -388,7 +403,9 @@ def markdown(report: Dict[str, Any]) -> str:
         f"- Training: {s['steps']} steps (distillation student: {s['distill_steps']}), batches of {s['batch_words']} "
         f"words, Adam, learning rate {s['learn_rate']} with linear warm-up ({s['warmup']} steps) and "
         f"decay; ConCNER λ_label = {s['lambda_label']}, λ_trans = {s['lambda_trans']}, τ = {s['tau']}; distillation "
-        f"student {'with' if s['distill_source'] else 'without'} source CE.",
+        f"student {'with' if s['distill_source'] else 'without'} source CE, starting from the "
+        f"{'teacher' + chr(39) + 's fine-tuned encoder' if s.get('student_init') == 'teacher' else 'pretrained encoder'} "
+        "with a fresh tagging head.",
         f"- Encoder: {report['encoder']}, pruned per seed (with single characters) to the run's source, translation, "
         "unlabelled, dev and test text. Pruning is lossless for those texts (identical segmentation and hidden states, "
         "checked at build time), i.e. equivalent to the full encoder; no labels are involved.",
@@ -451,7 +468,7 @@ def write_results(args: argparse.Namespace, settings: Dict[str, Any], shared_sta
     seeds = sorted({r["seed"] for r in results})
     flags = []  # the run settings that differ from the defaults, as flags: what reproduces the runs
     for action in args.parser._actions:
-        if action.dest in RUN_KEYS + ["gpu_id"] and getattr(args, action.dest) != action.default:
+        if action.dest in RUN_KEYS + ["gpu_id", "student_init"] and getattr(args, action.dest) != action.default:
             if action.dest == "conll" and settings["conll"] == str(action.default):
                 continue
             if action.dest == "distill_steps" and action.default is None and args.distill_steps == args.steps:
@@ -538,6 +555,8 @@ def main() -> None:
     p.add_argument("--tau", type=float, default=0.1)
     p.add_argument("--no-distill-source", dest="distill_source", action="store_false",
                    help="train the student on soft targets only (default: + source CE)")
+    p.add_argument("--student-init", choices=["encoder", "teacher"], default="encoder",
+                   help="start the distillation student from the pretrained encoder or the teacher's fine-tuned one")
     p.add_argument("--gpu-id", type=int, default=-1)
     p.add_argument("--full-encoder", type=Path, default=Path("assets/me5-small"),
                    help="the full multilingual-e5-small folder (built here if missing)")
@@ -561,6 +580,8 @@ def main() -> None:
         spacy.require_gpu(args.gpu_id)
     settings = {k: getattr(args, k) for k in RUN_KEYS}
     settings["conll"] = rel(args.conll) if str(args.conll).startswith(str(ROOT)) else os.path.relpath(args.conll, ROOT)
+    if args.student_init != "encoder":  # only when set, so runs made before the option still match
+        settings["student_init"] = args.student_init
     settings["gpu_id"] = args.gpu_id
     run_settings = {k: v for k, v in settings.items() if k != "gpu_id"}
 

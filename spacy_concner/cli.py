@@ -185,6 +185,23 @@ def annotate_command(
         _fail(err)
 
 
+@app.command("export-encoder")
+def export_encoder_command(
+    pipeline: str = typer.Argument(..., help="Trained pipeline (path or package name), e.g. the concner teacher"),
+    output_dir: Path = typer.Argument(..., help="Hugging Face folder to write (weights + tokenizer)"),
+) -> None:
+    """Save a trained pipeline's transformer for --paths.transformer (e.g. a student that starts from the teacher)."""
+    import spacy
+
+    from .distill import export_encoder
+
+    try:
+        out = export_encoder(spacy.load(pipeline), output_dir)
+    except (FileNotFoundError, ValueError, OSError) as err:
+        _fail(err)
+    typer.echo(f"export-encoder: {pipeline} -> {out}")
+
+
 @app.command("package-meta")
 def package_meta_command(
     evaluation: Path = typer.Argument(..., help="evaluation.json written by the evaluate command"),

@@ -99,3 +99,26 @@ def annotate_file(
     output_path.parent.mkdir(parents=True, exist_ok=True)
     db.to_disk(output_path)
     return len(db)
+
+
+def export_encoder(nlp: Language, output_dir: Union[str, Path]) -> Path:
+    """Save a trained pipeline's transformer (weights + tokenizer) as a Hugging Face folder.
+
+    The folder works wherever a model name does (``--paths.transformer``), e.g. to start a
+    distillation student from the teacher's fine-tuned encoder with a fresh tagging head instead
+    of from the pretrained one: the student then keeps what the teacher learned about the task
+    and spends its steps adapting to the target text.
+    """
+    from spacy_transformers import Transformer
+
+    trfs = [proc for _, proc in nlp.pipeline if isinstance(proc, Transformer)]
+    if not trfs:
+        raise ValueError(f"The pipeline {nlp.pipe_names} has no spacy-transformers 'transformer' component.")
+    model = trfs[0].model
+    if model.transformer is None:
+        raise ValueError("The pipeline's transformer is not loaded (initialize or load the pipeline first).")
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.transformer.save_pretrained(str(output_dir))
+    model.tokenizer.save_pretrained(str(output_dir))
+    return output_dir

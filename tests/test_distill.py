@@ -10,7 +10,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import Adam
 
-from spacy_concner.distill import annotate_file, find_concner
+from spacy_concner.distill import annotate_file, export_encoder, find_concner
 from spacy_concner.docdata import get_soft_tags, set_soft_tags
 from spacy_concner.readers import create_distill_corpus, create_paired_corpus
 
@@ -108,3 +108,36 @@ def test_distillation_moves_student_toward_teacher(tiny_bert, corpus_docbins, tm
     _train(student, soft_examples, 60)
     after = _mean_kl(teacher, student, held_out)
     assert after < 0.5 * before, (before, after)
+
+
+def test_export_encoder_starts_a_student_from_the_trained_transformer(tiny_bert, corpus_docbins, tmp_path):
+    import torch
+
+    teacher = _nlp(tiny_bert, "baseline_src.cfg")
+    labelled = list(create_paired_corpus(corpus_docbins["en/train"], [])(teacher))
+    teacher.initialize(lambda: labelled)
+    _train(teacher, labelled, 5)
+    out = export_encoder(teacher, tmp_path / "enc")
+    student = _nlp(out, "distill.cfg", **{"paths.soft": []})
+    student.initialize(lambda: labelled)
+    trained = teacher.get_pipe("transformer").model.transformer.state_dict()
+    loaded = student.get_pipe("transformer").model.transformer.state_dict()
+    pretrained = spacy.util.load_model_from_config(  # the same architecture, untouched weights
+        spacy.util.load_config(ROOT / "configs" / "distill.cfg", overrides={"paths.transformer": str(tiny_bert)},
+                               interpolate=True), auto_fill=True)
+    pretrained.initialize(lambda: labelled)
+    base = pretrained.get_pipe("transformer").model.transformer.state_dict()
+    key = "embeddings.word_embeddings.weight"
+    assert torch.equal(loaded[key], trained[key])
+    assert not torch.equal(loaded[key], base[key])  # the 5 updates moved it: the export is not the pretrained model
+    assert set(loaded) == set(trained)
+    text = "Angela Merkel traf Emmanuel Macron in Paris ."
+    t_doc = teacher.get_pipe("transformer")(teacher.make_doc(text))
+    s_doc = student.get_pipe("transformer")(student.make_doc(text))
+    numpy.testing.assert_allclose(t_doc._.trf_data.tensors[0],
+                                  s_doc._.trf_data.tensors[0], atol=1e-5)
+
+
+def test_export_encoder_without_transformer_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no spacy-transformers"):
+        export_encoder(spacy.blank("en"), tmp_path / "x")
