@@ -136,6 +136,20 @@ def test_export_encoder_starts_a_student_from_the_trained_transformer(tiny_bert,
     s_doc = student.get_pipe("transformer")(student.make_doc(text))
     numpy.testing.assert_allclose(t_doc._.trf_data.tensors[0],
                                   s_doc._.trf_data.tensors[0], atol=1e-5)
+    # the CLI does the same from a saved pipeline
+    from typer.testing import CliRunner
+
+    from spacy_concner.cli import app
+
+    teacher.to_disk(tmp_path / "teacher")
+    result = CliRunner().invoke(app, ["export-encoder", str(tmp_path / "teacher"), str(tmp_path / "enc2")])
+    assert result.exit_code == 0, result.output
+    from transformers import AutoModel
+
+    reloaded = AutoModel.from_pretrained(tmp_path / "enc2").state_dict()
+    assert torch.equal(reloaded[key], trained[key])
+    result = CliRunner().invoke(app, ["export-encoder", str(tmp_path / "missing"), str(tmp_path / "enc3")])
+    assert result.exit_code == 1 and "Can't find model" in result.output
 
 
 def test_export_encoder_without_transformer_is_a_clear_error(tmp_path):
