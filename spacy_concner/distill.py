@@ -120,5 +120,13 @@ def export_encoder(nlp: Language, output_dir: Union[str, Path]) -> Path:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     model.transformer.save_pretrained(str(output_dir))
-    model.tokenizer.save_pretrained(str(output_dir))
+    tokenizer = model.tokenizer
+    tokenizer.save_pretrained(str(output_dir))
+    # spacy-transformers reads the tokenizer's vocabulary file (e.g. sentencepiece.bpe.model) when it
+    # loads a folder; a pipeline loaded from disk keeps that file's bytes, not the file, so a fast
+    # tokenizer cannot save it by itself: write it from the stored bytes.
+    vocab_name = getattr(tokenizer, "vocab_files_names", {}).get("vocab_file")
+    contents = getattr(model.layers[0].shims[0]._hfmodel, "vocab_file_contents", None)
+    if vocab_name and contents and not (output_dir / vocab_name).exists():
+        (output_dir / vocab_name).write_bytes(contents)
     return output_dir

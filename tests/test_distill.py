@@ -148,6 +148,10 @@ def test_export_encoder_starts_a_student_from_the_trained_transformer(tiny_bert,
 
     reloaded = AutoModel.from_pretrained(tmp_path / "enc2").state_dict()
     assert torch.equal(reloaded[key], trained[key])
+    # and spacy-transformers can build a student from it (it reads the tokenizer's vocab file)
+    student2 = _nlp(tmp_path / "enc2", "distill.cfg", **{"paths.soft": []})
+    student2.initialize(lambda: labelled)
+    assert torch.equal(student2.get_pipe("transformer").model.transformer.state_dict()[key], trained[key])
     result = CliRunner().invoke(app, ["export-encoder", str(tmp_path / "missing"), str(tmp_path / "enc3")])
     assert result.exit_code == 1 and "Can't find model" in result.output
 
