@@ -410,7 +410,8 @@ def markdown(report: Dict[str, Any]) -> str:
         "unlabelled, dev and test text. Pruning is lossless for those texts (identical segmentation and hidden states, "
         "checked at build time), i.e. equivalent to the full encoder; no labels are involved.",
         f"- Machine: {report['machine']['platform']}, {report['machine']['cpus']} CPUs "
-        f"(shared with other jobs), gpu_id {s['gpu_id']}. Training seconds per run are in `accuracy.json`.",
+        f"(shared: the committed runs ran two at a time with one torch thread each), gpu_id {s['gpu_id']}. "
+        "Training seconds per run are in `accuracy.json`.",
         "",
         "![chart](accuracy.png)",
     ]
