@@ -159,14 +159,13 @@ def prepare_seed(args: argparse.Namespace, seed: int, shared: Path, run: Path) -
 
 def train(args: argparse.Namespace, system: str, seed: int, shared: Path, run: Path, out: Path) -> float:
     steps = args.distill_steps if system == "concner+distill" else args.steps
-    warmup = args.warmup
     cmd = [
         sys.executable, "-m", "spacy", "train", str(ROOT / CONFIGS[system]), "--output", str(out),
         "--paths.train", str(run / "data" / "en" / "train.spacy"), "--paths.dev", str(shared / "en" / "dev.spacy"),
         "--paths.transformer", str(run / "encoder"), "--system.seed", str(seed),
         "--training.max_steps", str(steps), "--training.eval_frequency", str(max(1, steps // args.evals)),
         "--training.optimizer.learn_rate.initial_rate", str(args.learn_rate),
-        "--training.optimizer.learn_rate.warmup_steps", str(warmup),
+        "--training.optimizer.learn_rate.warmup_steps", str(args.warmup),
         "--training.batcher.size", str(args.batch_words), "--gpu-id", str(args.gpu_id),
     ]
     if system in ("source+translations", "concner"):
@@ -341,6 +340,7 @@ def markdown(report: Dict[str, Any]) -> str:
     n_seeds = sorted({seed for row in table.values() for seed in row["seeds"]})
     complete = all(row["seeds"] == n_seeds for row in table.values())
     cols = langs + ["mean"]
+    student_start = "teacher's fine-tuned encoder" if s.get("student_init") == "teacher" else "pretrained encoder"
     lines = [
         "# Accuracy benchmark: cross-lingual NER on CoNLL de / es / nl",
         "",
@@ -403,8 +403,7 @@ def markdown(report: Dict[str, Any]) -> str:
         f"- Training: {s['steps']} steps (distillation student: {s['distill_steps']}), batches of {s['batch_words']} "
         f"words, Adam, learning rate {s['learn_rate']} with linear warm-up ({s['warmup']} steps) and "
         f"decay; ConCNER λ_label = {s['lambda_label']}, λ_trans = {s['lambda_trans']}, τ = {s['tau']}; distillation "
-        f"student {'with' if s['distill_source'] else 'without'} source CE, starting from the "
-        f"{'teacher' + chr(39) + 's fine-tuned encoder' if s.get('student_init') == 'teacher' else 'pretrained encoder'} "
+        f"student {'with' if s['distill_source'] else 'without'} source CE, starting from the {student_start} "
         "with a fresh tagging head.",
         f"- Encoder: {report['encoder']}, pruned per seed (with single characters) to the run's source, translation, "
         "unlabelled, dev and test text. Pruning is lossless for those texts (identical segmentation and hidden states, "
