@@ -39,6 +39,7 @@ setup(
         "spacy_factories": ["concner = spacy_concner.component:make_concner"],
         "spacy_architectures": ["spacy_concner.ConCNER.v1 = spacy_concner.architecture:build_concner_model"],
         "thinc_losses": ["spacy_concner.DualContrastiveLoss.v1 = spacy_concner.loss_layer:make_dual_contrastive_loss"],
+        "thinc_optimizers": ["spacy_concner.AdamW.v1 = spacy_concner.optimizer:create_torch_adamw"],
         "spacy_readers": [
             "spacy_concner.PairedCorpus.v1 = spacy_concner.readers:create_paired_corpus",
             "spacy_concner.DistillCorpus.v1 = spacy_concner.readers:create_distill_corpus",

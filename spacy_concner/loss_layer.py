@@ -14,6 +14,7 @@ from typing import Dict, Optional, Tuple
 import numpy
 import torch
 from spacy.util import registry
+from thinc.api import torch2xp, xp2torch
 
 from .architecture import ConCNEROutput
 from .losses import soft_cross_entropy, supervised_contrastive, translation_contrastive
@@ -96,54 +97,70 @@ class DualContrastiveLoss:
     def __call__(
         self, out: ConCNEROutput, targets: Targets, o_index: int
     ) -> Tuple[Dict[str, float], ConCNEROutput]:
-        """Return ({term: value}, gradients w.r.t. ``out``) for one batch."""
-        logits = torch.tensor(numpy.asarray(out.logits), requires_grad=True)
-        tags = torch.as_tensor(numpy.asarray(targets.tag_ids, dtype="int64"))
-        values: Dict[str, float] = {}
+        """Return ({term: value}, gradients w.r.t. ``out``) for one batch.
+
+        The model outputs are viewed as torch tensors on their own device (numpy on CPU, cupy on
+        GPU, no copy) and the gradients come back as arrays of the same type, device and dtype.
+        Only the small integer targets travel from the host to the device.
+        """
+        logits = _leaf(out.logits)
+        device = logits.device
+        tags = torch.as_tensor(targets.tag_ids, dtype=torch.int64, device=device)
+        values: Dict[str, torch.Tensor] = {}
         total = logits.sum() * 0.0
         if self.ce_weight and bool((tags >= 0).any()):
-            ce = torch.nn.functional.cross_entropy(logits, tags, ignore_index=-1)
-            values["ce"] = ce.item()
-            total = total + self.ce_weight * ce
+            values["ce"] = torch.nn.functional.cross_entropy(logits, tags, ignore_index=-1)
+            total = total + self.ce_weight * values["ce"]
         token_proj = sent_proj = None
         if self.label_weight and out.token_proj is not None:
-            token_proj = torch.tensor(numpy.asarray(out.token_proj), requires_grad=True)
-            idx = self._sample_contrastive_tokens(numpy.asarray(targets.tag_ids), o_index)
+            token_proj = _leaf(out.token_proj)
+            idx = torch.as_tensor(
+                self._sample_contrastive_tokens(numpy.asarray(targets.tag_ids), o_index), device=device
+            )
             labels = tags[idx]
             if self.positive_by == "type" and targets.entity_types is not None:
-                labels = torch.as_tensor(targets.entity_types, dtype=torch.int64)[labels]
-            l_label = supervised_contrastive(token_proj[idx], labels, self.temperature)
-            values["label"] = l_label.item()
-            total = total + self.label_weight * l_label
+                labels = torch.as_tensor(targets.entity_types, dtype=torch.int64, device=device)[labels]
+            values["label"] = supervised_contrastive(token_proj[idx], labels, self.temperature)
+            total = total + self.label_weight * values["label"]
         if self.trans_weight and out.sent_proj is not None:
-            sent_proj = torch.tensor(numpy.asarray(out.sent_proj), requires_grad=True)
-            pair_ids = torch.as_tensor(numpy.asarray(targets.pair_ids, dtype="int64"))
-            l_trans = translation_contrastive(sent_proj, pair_ids, self.temperature)
-            values["trans"] = l_trans.item()
-            total = total + self.trans_weight * l_trans
+            sent_proj = _leaf(out.sent_proj)
+            pair_ids = torch.as_tensor(targets.pair_ids, dtype=torch.int64, device=device)
+            values["trans"] = translation_contrastive(sent_proj, pair_ids, self.temperature)
+            total = total + self.trans_weight * values["trans"]
         if self.distill_weight and targets.soft_log_probs is not None:
-            mask = torch.as_tensor(numpy.asarray(targets.soft_mask, dtype=bool))
+            mask = torch.as_tensor(targets.soft_mask, dtype=torch.bool, device=device)
             if bool(mask.any()):
-                l_kd = soft_cross_entropy(
-                    logits, torch.as_tensor(targets.soft_log_probs), self.distill_temperature, mask
-                )
-                values["distill"] = l_kd.item()
-                total = total + self.distill_weight * l_kd
+                teacher = torch.as_tensor(targets.soft_log_probs, device=device)
+                values["distill"] = soft_cross_entropy(logits, teacher, self.distill_temperature, mask)
+                total = total + self.distill_weight * values["distill"]
         if total.requires_grad:
             total.backward()
-
-        def grad(t: Optional[torch.Tensor], like) -> Optional[numpy.ndarray]:
-            if t is None or t.grad is None:
-                return None
-            return t.grad.numpy().astype(numpy.asarray(like).dtype)
-
-        d_logits = grad(logits, out.logits)
+        d_logits = _grad(logits, out.logits)
         if d_logits is None:
-            d_logits = numpy.zeros_like(numpy.asarray(out.logits))
+            d_logits = out.logits * 0
         grads = ConCNEROutput(
-            d_logits, grad(token_proj, out.token_proj), grad(sent_proj, out.sent_proj), out.lengths
+            d_logits, _grad(token_proj, out.token_proj), _grad(sent_proj, out.sent_proj), out.lengths
         )
-        return values, grads
+        return {k: float(v.item()) for k, v in values.items()}, grads
+
+
+def _device_of(array) -> torch.device:
+    """The torch device of a numpy (host) or cupy (GPU) array."""
+    if isinstance(array, numpy.ndarray):
+        return torch.device("cpu")
+    return torch.device("cuda", array.device.id)
+
+
+def _leaf(array) -> torch.Tensor:
+    """A float32 torch leaf requiring grad on ``array``'s own device, sharing its memory if float32."""
+    return xp2torch(array, device=_device_of(array)).float().requires_grad_(True)
+
+
+def _grad(tensor: Optional[torch.Tensor], like):
+    """``tensor.grad`` as an array of ``like``'s kind (numpy or cupy) and dtype; None without one."""
+    if tensor is None or tensor.grad is None:
+        return None
+    return torch2xp(tensor.grad).astype(like.dtype, copy=False)
 
 
 # The class itself is the registered factory: config settings are its constructor arguments.
