@@ -45,7 +45,11 @@ setup(
             "spacy_concner.DistillCorpus.v1 = spacy_concner.readers:create_distill_corpus",
         ],
         "spacy_batchers": ["spacy_concner.paired_batcher.v1 = spacy_concner.batching:configure_paired_batcher"],
-        "spacy_callbacks": ["spacy_concner.freeze_embeddings.v1 = spacy_concner.callbacks:make_freeze_embeddings"],
+        "spacy_callbacks": [
+            "spacy_concner.freeze_embeddings.v1 = spacy_concner.callbacks:make_freeze_embeddings",
+            "spacy_concner.autocast.v1 = spacy_concner.callbacks:make_autocast",
+            "spacy_concner.transformer_levers.v1 = spacy_concner.callbacks:make_transformer_levers",
+        ],
         "spacy_loggers": ["spacy_concner.ConsoleLogger.v1 = spacy_concner.logger:concner_console_logger"],
         "console_scripts": ["spacy-concner = spacy_concner.cli:app"],
     },

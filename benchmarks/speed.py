@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -31,11 +32,22 @@ def all_cases(settings: Settings) -> List[Case]:
         Case("raw_train", "raw", "train", note="AdamW + clip_grad_norm, all parameters"),
         Case("ours_train", "ours", "train", note="configs/concner.cfg: CE + L_label + L_trans"),
         Case("ours_train_ce", "ours", "train", config="baseline_src_trans.cfg", note="CE only"),
+        Case("ours_train_thinc_adam", "ours", "train", optimizer="thinc", release_gradients=False,
+             note="the previous default: thinc's Adam.v1, gradients zeroed by the shim"),
+        Case("ours_train_keep_grads", "ours", "train", release_gradients=False,
+             note="spacy_concner.AdamW.v1, gradients zeroed by the shim (release_gradients = false)"),
         Case("raw_infer", "raw", "infer", note="no_grad forward + head + argmax"),
         Case("ours_infer", "ours", "infer", note="nlp.pipe, Viterbi decoding, doc.ents"),
         Case("raw_train_frozen", "raw", "train", freeze_embeddings=True, group="frozen embeddings"),
         Case("ours_train_frozen", "ours", "train", freeze_embeddings=True, group="frozen embeddings",
              note="[initialize.after_init] spacy_concner.freeze_embeddings.v1"),
+        Case("raw_train_bf16", "raw", "train", autocast=True, group="bf16 autocast"),
+        Case("ours_train_bf16", "ours", "train", autocast=True, group="bf16 autocast",
+             note="[initialize.after_init] spacy_concner.autocast.v1"),
+        Case("raw_infer_bf16", "raw", "infer", autocast=True, group="bf16 autocast"),
+        Case("ours_infer_bf16", "ours", "infer", autocast=True, group="bf16 autocast"),
+        Case("ours_train_frozen_bf16", "ours", "train", freeze_embeddings=True, autocast=True,
+             group="levers combined", note="transformer_levers.v1: frozen embeddings + bf16 autocast"),
     ]
     if settings.pruned_encoder:
         cases += [
@@ -76,6 +88,23 @@ def merge(results: List[Result]) -> Result:
     merged.cpu_times = [t for r in results for t in r.cpu_times]
     merged.extra = {**first.extra, **next((r.extra for r in results if "phases" in r.extra), {})}
     return merged
+
+
+def round_ratios(runs: Dict[str, List[Result]]) -> Dict[str, List[float]]:
+    """Per interleaved round, the ratio of each target pair's medians (its spread is the honest one)."""
+    from speed_report import TARGETS
+
+    out: Dict[str, List[float]] = {}
+    for _, ours, raw, kind, _, _ in TARGETS:
+        pairs = list(zip(runs.get(ours, []), runs.get(raw, [])))
+        if not pairs:
+            continue
+        values = []
+        for o, r in pairs:
+            med_o, med_r = statistics.median(o.times), statistics.median(r.times)
+            values.append({"time": med_o / med_r, "rss": o.rss_peak_mb / r.rss_peak_mb}.get(kind, med_r / med_o))
+        out[f"{ours}/{raw}/{kind}"] = values
+    return out
 
 
 def main() -> None:
@@ -137,7 +166,7 @@ def main() -> None:
         "python": platform.python_version(), "machine": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M"),
     }
-    summary = summarise(cases, merged, settings)
+    summary = summarise(cases, merged, settings, round_ratios(runs))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed.json").write_text(json.dumps({"meta": meta, "summary": summary,

@@ -26,6 +26,9 @@ class Case:
     mode: str
     config: str = "concner.cfg"
     freeze_embeddings: bool = False
+    autocast: bool = False  # bfloat16 autocast of the encoder's forward (spacy_concner.autocast.v1 on ours)
+    release_gradients: bool = True  # ours only: transformer_levers.v1 release_gradients (the configs' default)
+    optimizer: str = ""  # ours only: "" = the config's (spacy_concner.AdamW.v1), "thinc" = thinc's Adam.v1
     pruned: bool = False
     lengths: str = "fixed"  # "fixed": all sentences min_len..max_len words; "mixed": any length
     bucketed: bool = False  # sort the mixed sample by length before cutting batches
@@ -153,32 +156,38 @@ def run_raw(settings: Settings, case: Case, encoder: str) -> Result:
     n_tags = 9
     head = torch.nn.Linear(model.config.hidden_size, n_tags)
     size = case.batch_size or settings.batch_size
-    inputs, labels = [], []
-    for batch in batches(docs, size):
-        enc = tokenizer([d.text for d in batch], padding=True, truncation=True, return_tensors="pt")
-        inputs.append(dict(enc))
+    texts = [[d.text for d in batch] for batch in batches(docs, size)]
+
+    def encode(batch_texts: List[str]):
+        """Tokenize and label one batch: timed, as our side tokenizes and aligns inside nlp.update."""
+        enc = tokenizer(batch_texts, padding=True, truncation=True, return_tensors="pt")
         lab = torch.full(enc["input_ids"].shape, -100, dtype=torch.long)
-        for row in range(len(batch)):  # label the first subword of every word (tag id is arbitrary)
+        for row in range(len(batch_texts)):  # label the first subword of every word (tag id is arbitrary)
             seen = set()
             for col, wid in enumerate(enc.word_ids(row)):
                 if wid is not None and wid not in seen:
                     seen.add(wid)
                     lab[row, col] = wid % n_tags
-        labels.append(lab)
-    result = Result(case.name, words=sum(len(d) for d in docs), docs=len(docs), steps=len(inputs))
-    result.wordpieces = int(sum(int(x["attention_mask"].sum()) for x in inputs))
-    result.padded = int(sum(x["input_ids"].numel() for x in inputs))
+        return dict(enc), lab
+
+    encoded = [encode(t) for t in texts]  # only for the counts below
+    result = Result(case.name, words=sum(len(d) for d in docs), docs=len(docs), steps=len(texts))
+    result.wordpieces = int(sum(int(x["attention_mask"].sum()) for x, _ in encoded))
+    result.padded = int(sum(x["input_ids"].numel() for x, _ in encoded))
     if case.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     params = [p for p in list(model.parameters()) + list(head.parameters()) if p.requires_grad]
     result.extra["trainable_params"] = sum(p.numel() for p in params)
+    if case.autocast:
+        _autocast_raw(model)
     if case.mode == "train":
         # fused AdamW is torch's fastest CPU implementation (the default, single-tensor, is ~2x slower)
         optim = torch.optim.AdamW(params, lr=5e-5, weight_decay=0.01, fused=True)
         model.train()
 
         def epoch() -> None:
-            for x, y in zip(inputs, labels):
+            for batch_texts in texts:
+                x, y = encode(batch_texts)
                 logits = head(model(**x).last_hidden_state)
                 loss = torch.nn.functional.cross_entropy(logits.view(-1, n_tags), y.view(-1))
                 loss.backward()
@@ -190,7 +199,8 @@ def run_raw(settings: Settings, case: Case, encoder: str) -> Result:
 
         def epoch() -> None:
             with torch.no_grad():
-                for x in inputs:
+                for batch_texts in texts:
+                    x = tokenizer(batch_texts, padding=True, truncation=True, return_tensors="pt")
                     head(model(**x).last_hidden_state).argmax(-1)
     _timed(epoch, settings, result)
     if case.mode == "train" and settings.phases:
@@ -200,6 +210,15 @@ def run_raw(settings: Settings, case: Case, encoder: str) -> Result:
     return result
 
 
+def _autocast_raw(model) -> None:
+    """The raw side of the bf16 lever: the same wrapper our callback installs."""
+    import torch
+
+    from spacy_concner.callbacks import autocast_forward
+
+    autocast_forward(model, torch.bfloat16)
+
+
 def build_nlp(settings: Settings, case: Case, encoder: str, docs):
     """An nlp from configs/<case.config>, initialized on the benchmark docs, and its optimizer."""
     import spacy
@@ -207,8 +226,11 @@ def build_nlp(settings: Settings, case: Case, encoder: str, docs):
     from spacy.util import registry
 
     overrides = {"paths.transformer": encoder, "nlp.batch_size": case.batch_size or settings.batch_size}
-    if case.freeze_embeddings:
-        overrides["initialize.after_init"] = {"@callbacks": "spacy_concner.freeze_embeddings.v1"}
+    overrides["initialize.after_init"] = {
+        "@callbacks": "spacy_concner.transformer_levers.v1", "freeze_embeddings": case.freeze_embeddings,
+        "autocast": "bfloat16" if case.autocast else None, "release_gradients": case.release_gradients}
+    if case.optimizer == "thinc":
+        overrides["training.optimizer.@optimizers"] = "Adam.v1"
     config = spacy.util.load_config(ROOT / "configs" / case.config, overrides=overrides, interpolate=True)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     examples = [Example(_copy(nlp, d), _copy(nlp, d, with_ents=True)) for d in docs]

@@ -6,6 +6,11 @@ seeded RNG (``seed = ${training.seed}`` in the configs; each call, i.e. each epo
 order from that RNG), and packs whole groups into batches of at most ``size`` units ("words":
 tokens, or "examples"). A group larger than ``size`` on its own is emitted as a batch by itself,
 or dropped and counted if ``discard_oversize`` is set.
+
+``bucket_buffer`` > 0 buckets by length, like spaCy's ``batch_by_padded.v1``: the shuffled groups
+are taken ``bucket_buffer`` at a time, sorted by their longest sentence, cut into batches, and those
+batches are shuffled again. Sentences of a batch then have similar lengths, so the transformer pads
+less; the batches of an epoch are still a random order of random material.
 """
 import itertools
 import logging
@@ -36,9 +41,12 @@ def group_pairs(examples: Iterable[Example]) -> List[List[Example]]:
 
 class PairedBatcher:
     def __init__(self, size: Sizing, unit: str = "words", shuffle: bool = True,
-                 discard_oversize: bool = False, seed: int = 0) -> None:
+                 discard_oversize: bool = False, seed: int = 0, bucket_buffer: int = 0) -> None:
         if unit not in ("words", "examples"):
             raise ValueError(f"unit must be 'words' or 'examples', got {unit!r}")
+        if bucket_buffer < 0:
+            raise ValueError(f"bucket_buffer must be >= 0 (0 = no length bucketing), got {bucket_buffer}")
+        self.bucket_buffer = bucket_buffer
         self.sizes = itertools.repeat(size) if isinstance(size, int) else iter(size)
         self.unit = unit
         self.shuffle = shuffle
@@ -53,6 +61,18 @@ class PairedBatcher:
         groups = group_pairs(examples)
         if self.shuffle:
             self.rng.shuffle(groups)
+        if not self.bucket_buffer:
+            yield from self._pack(groups)
+            return
+        for start in range(0, len(groups), self.bucket_buffer):
+            window = sorted(groups[start:start + self.bucket_buffer], key=lambda g: max(len(eg) for eg in g))
+            window_batches = list(self._pack(window))
+            if self.shuffle:
+                self.rng.shuffle(window_batches)
+            yield from window_batches
+
+    def _pack(self, groups: List[List[Example]]) -> Iterator[List[Example]]:
+        """Whole groups, in the given order, into batches of at most the current size."""
         batch: List[Example] = []
         batch_size = 0
         target = next(self.sizes)
@@ -82,7 +102,8 @@ class PairedBatcher:
 @registry.batchers("spacy_concner.paired_batcher.v1")
 def configure_paired_batcher(
     size: Sizing, unit: str = "words", shuffle: bool = True, discard_oversize: bool = False,
-    seed: int = 0,
+    seed: int = 0, bucket_buffer: int = 0,
 ) -> Callable[[Iterable[Example]], Iterator[List[Example]]]:
     """Create a batcher that keeps every pair (source + translations) in one batch."""
-    return PairedBatcher(size, unit=unit, shuffle=shuffle, discard_oversize=discard_oversize, seed=seed)
+    return PairedBatcher(size, unit=unit, shuffle=shuffle, discard_oversize=discard_oversize, seed=seed,
+                         bucket_buffer=bucket_buffer)

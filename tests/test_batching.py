@@ -33,7 +33,8 @@ def test_200_random_batches_keep_pairs_and_examples():
         unit = rng.choice(["words", "examples"])
         if unit == "examples":
             size = rng.randint(4, 20)
-        batcher = configure_paired_batcher(size=size, unit=unit, seed=rng.randint(0, 99))
+        batcher = configure_paired_batcher(size=size, unit=unit, seed=rng.randint(0, 99),
+                                           bucket_buffer=rng.choice([0, 0, 3, 50]))
         batches = list(batcher(examples))
         n_batches += len(batches)
         seen = Counter(id(eg) for batch in batches for eg in batch)
@@ -81,3 +82,28 @@ def test_group_pairs_groups_by_pair_id():
 def test_bad_unit():
     with pytest.raises(ValueError, match="unit"):
         configure_paired_batcher(size=10, unit="tokens")
+
+
+def _padding_share(batches) -> float:
+    slots = sum(max(len(eg) for eg in b) * len(b) for b in batches)
+    return 1 - sum(len(eg) for b in batches for eg in b) / slots
+
+
+def test_bucketing_cuts_padding_and_keeps_everything():
+    rng = random.Random(5)
+    examples = []
+    for p in range(300):
+        doc = set_pair(Doc(NLP.vocab, words=["w"] * rng.randint(1, 60)), f"p{p}", "en")
+        examples.append(Example(doc, doc))
+    plain = list(configure_paired_batcher(size=200, seed=0)(examples))
+    bucketed = list(configure_paired_batcher(size=200, seed=0, bucket_buffer=100)(examples))
+    assert sorted(id(e) for b in bucketed for e in b) == sorted(id(e) for e in examples)
+    assert _padding_share(plain) > 0.3 and _padding_share(bucketed) < 0.5 * _padding_share(plain)
+    # batches of a window are shuffled: the epoch does not run from short to long sentences
+    firsts = [max(len(eg) for eg in b) for b in bucketed[:10]]
+    assert firsts != sorted(firsts)
+
+
+def test_bad_bucket_buffer():
+    with pytest.raises(ValueError, match="bucket_buffer"):
+        configure_paired_batcher(size=10, bucket_buffer=-1)
