@@ -90,6 +90,14 @@ def merge(results: List[Result]) -> Result:
     return merged
 
 
+def git_commit() -> str:
+    """The commit the benchmarked code comes from (a dirty tree is marked)."""
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def round_ratios(runs: Dict[str, List[Result]]) -> Dict[str, List[float]]:
     """Per interleaved round, the ratio of each target pair's medians (its spread is the honest one)."""
     from speed_report import TARGETS
@@ -99,11 +107,12 @@ def round_ratios(runs: Dict[str, List[Result]]) -> Dict[str, List[float]]:
         pairs = list(zip(runs.get(ours, []), runs.get(raw, [])))
         if not pairs:
             continue
-        values = []
-        for o, r in pairs:
-            med_o, med_r = statistics.median(o.times), statistics.median(r.times)
-            values.append({"time": med_o / med_r, "rss": o.rss_peak_mb / r.rss_peak_mb}.get(kind, med_r / med_o))
-        out[f"{ours}/{raw}/{kind}"] = values
+        for clock, attr in (("wall", "times"), ("cpu", "cpu_times")):
+            values = []
+            for o, r in pairs:
+                med_o, med_r = statistics.median(getattr(o, attr)), statistics.median(getattr(r, attr))
+                values.append({"time": med_o / med_r, "rss": o.rss_peak_mb / r.rss_peak_mb}.get(kind, med_r / med_o))
+            out[f"{ours}/{raw}/{kind}/{clock}"] = values
     return out
 
 
@@ -164,13 +173,14 @@ def main() -> None:
         "loadavg_1min": {"min": min(loads), "max": max(loads), "mean": sum(loads) / len(loads)},
         "loadavg_end": os.getloadavg(), "seconds": round(time.time() - started),
         "python": platform.python_version(), "machine": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M"), "commit": git_commit(),
     }
     summary = summarise(cases, merged, settings, round_ratios(runs))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "speed.json").write_text(json.dumps({"meta": meta, "summary": summary,
-                                                "cases": {k: asdict(v) for k, v in merged.items()}}, indent=1))
+    (out / "speed.json").write_text(json.dumps({
+        "meta": meta, "summary": summary, "cases": {k: asdict(v) for k, v in merged.items()},
+        "rounds": {k: [asdict(r) for r in rs] for k, rs in runs.items()}}, indent=1))
     write_markdown(out / "speed.md", meta, summary)
     print((out / "speed.md").read_text())
 

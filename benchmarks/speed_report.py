@@ -19,6 +19,7 @@ def row(case: Case, res: Result) -> Dict[str, object]:
     return {
         "case": case.name, "side": case.side, "mode": case.mode, "group": case.group, "note": case.note,
         "config": case.config if case.side == "ours" else "", "median_s": round(med, 4),
+        "cpu_median_s": round(statistics.median(res.cpu_times), 4) if res.cpu_times else None,
         "spread": round(spread, 3), "reps": len(res.times),
         "step_ms": round(1000 * med / max(res.steps, 1), 1),
         "cpu_step_ms": round(1000 * statistics.median(res.cpu_times) / max(res.steps, 1), 1) if res.cpu_times else None,
@@ -70,28 +71,29 @@ TARGETS = [
 ]
 
 
-def ratio(ours: Dict, raw: Dict, kind: str) -> float:
-    if kind == "time":
-        return ours["median_s"] / raw["median_s"]
+def ratio(ours: Dict, raw: Dict, kind: str, clock: str = "wall") -> float:
+    """ours/raw for "time" and "rss"; raw/ours for "throughput" and "speedup" (higher is better)."""
     if kind == "rss":
         return ours["rss_peak_mb"] / raw["rss_peak_mb"]
-    return raw["median_s"] / ours["median_s"]  # throughput and speedup: higher is better
+    key = "median_s" if clock == "wall" else "cpu_median_s"
+    return ours[key] / raw[key] if kind == "time" else raw[key] / ours[key]
 
 
 def targets_of(rows: Dict[str, Dict], round_ratios: Dict[str, List[float]]) -> List[Dict]:
-    """Each target: the ratio of medians, its range over the interleaved rounds, and whether it is met
-    (only when the whole range is on the right side of the threshold)."""
+    """Each target, on wall time and on process CPU time: the ratio of medians, its range over the
+    interleaved rounds, and whether it is met (only when the whole range is on the right side)."""
     out = []
     for label, ours, raw, kind, threshold, at_most in TARGETS:
         if ours not in rows or raw not in rows:
             continue
-        value = ratio(rows[ours], rows[raw], kind)
-        rng = round_ratios.get(f"{ours}/{raw}/{kind}") or [value]
-        worst = max(rng) if at_most else min(rng)
-        met = worst <= threshold if at_most else worst >= threshold
-        out.append({"target": label, "ours": ours, "raw": raw, "ratio": round(value, 3),
-                    "round_min": round(min(rng), 3), "round_max": round(max(rng), 3), "rounds": len(rng),
-                    "threshold": ("<= " if at_most else ">= ") + str(threshold), "met": met})
+        for clock in (("wall",) if kind == "rss" else ("wall", "cpu")):
+            value = ratio(rows[ours], rows[raw], kind, clock)
+            rng = round_ratios.get(f"{ours}/{raw}/{kind}/{clock}") or [value]
+            worst = max(rng) if at_most else min(rng)
+            met = worst <= threshold if at_most else worst >= threshold
+            out.append({"target": label, "clock": clock, "ours": ours, "raw": raw, "ratio": round(value, 3),
+                        "round_min": round(min(rng), 3), "round_max": round(max(rng), 3), "rounds": len(rng),
+                        "threshold": ("<= " if at_most else ">= ") + str(threshold), "met": met})
     return out
 
 
@@ -117,7 +119,7 @@ def write_markdown(path: Path, meta: Dict, summary: Dict) -> None:
         "medians. One repetition = one pass over all batches.",
         f"Machine: {meta['cpus']} CPUs, Python {meta['python']}; 1-min load average during the run "
         f"{meta['loadavg_1min']['min']:.2f}-{meta['loadavg_1min']['max']:.2f} (mean {meta['loadavg_1min']['mean']:.2f}); "
-        f"{meta['date']}; {meta['seconds']} s.",
+        f"{meta['date']}; {meta['seconds']} s; code at commit {meta.get('commit', '?')}.",
         "",
         "Command:",
         "```",
@@ -126,12 +128,15 @@ def write_markdown(path: Path, meta: Dict, summary: Dict) -> None:
         "",
     ]
     if summary["targets"]:
-        lines += ["| target | ratio (medians) | range over rounds | threshold | met |", "|---|---:|---:|---|---|"]
+        lines += ["| target | clock | ratio (medians) | range over rounds | threshold | met |",
+                  "|---|---|---:|---:|---|---|"]
         for t in summary["targets"]:
-            lines.append(f"| {t['target']} (`{t['ours']}` vs `{t['raw']}`) | {t['ratio']:.3f} | "
+            lines.append(f"| {t['target']} (`{t['ours']}` vs `{t['raw']}`) | {t['clock']} | {t['ratio']:.3f} | "
                          f"{t['round_min']:.3f}-{t['round_max']:.3f} ({t['rounds']} rounds) | {t['threshold']} | "
                          f"{'met' if t['met'] else 'NOT met'} |")
-        lines += ["", "A target counts as met only when every interleaved round is on the right side of it.", ""]
+        lines += ["", "A target counts as met only when every interleaved round is on the right side of it. "
+                  "wall: elapsed time; cpu: the process's CPU time, which other jobs on a shared machine "
+                  "disturb far less (with one torch thread, it is the time the step needs when it runs).", ""]
     cols = ["case", "group", "step_ms", "cpu_step_ms", "words_per_s", "wordpieces_per_s", "docs_per_s", "time_vs_raw",
             "throughput_vs_raw", "speedup_vs_main", "padding", "rss_peak_mb", "trainable_params", "spread", "note"]
     lines.append("| " + " | ".join(cols) + " |")
