@@ -6,8 +6,9 @@ so it is what published rows are compared with; spaCy's NER scorer (``get_ner_pr
 against each other. Predictions are made on the gold tokenisation, so tags align token by token.
 
 Outputs (see :func:`write_reports`): ``evaluation.json`` with everything, ``evaluation.md`` with
-the systems x languages table (+ mean) and per-type tables, and ``evaluation.png``, a grouped bar
-chart that is the first thing to look at. Published rows ("reported") can be added for
+the systems x languages table (+ mean), a line on whether the other metrics agree, and per-type
+tables, ``evaluation.png``, a grouped bar chart that is the first thing to look at, and
+``errors_LANG.html``, displaCy pages of gold vs predicted entities, errors first. Published rows ("reported") can be added for
 comparison; they are never mixed up with measured rows.
 """
 import json
@@ -169,10 +170,11 @@ def predict(nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 64) -> Li
     return list(nlp.pipe(bare, batch_size=batch_size))
 
 
-def evaluate_pipeline(nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 64) -> LangResult:
+def evaluate_pipeline(nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 64) -> Tuple[LangResult, List[Doc]]:
+    """Scores of ``nlp`` on ``gold_docs``, and its predicted Docs."""
     start = time.time()
     pred_docs = predict(nlp, gold_docs, batch_size=batch_size)
-    return score_docs(gold_docs, pred_docs, seconds=time.time() - start)
+    return score_docs(gold_docs, pred_docs, seconds=time.time() - start), pred_docs
 
 
 def evaluate(
@@ -190,15 +192,18 @@ def evaluate(
         raise EvaluationError(f"System names must be unique, got {names}; label them with NAME=PATH.")
     gold = {lang: load_test_docs(path) for lang, path in tests}
     results: Dict[str, Dict[str, LangResult]] = {}
+    predictions: Dict[str, Dict[str, List[Doc]]] = {}
     for name, system in systems:
         nlp = system if isinstance(system, Language) else _load_pipeline(system)
-        results[name] = {}
+        results[name], predictions[name] = {}, {}
         for lang, _ in tests:
-            result = evaluate_pipeline(nlp, gold[lang], batch_size=batch_size)
+            result, predictions[name][lang] = evaluate_pipeline(nlp, gold[lang], batch_size=batch_size)
             logger.info("%s on %s: seqeval F1 %.4f (strict %.4f, spaCy %.4f)", name, lang,
                         result.seqeval.f1, result.seqeval_strict.f1, result.spacy.f1)
             results[name][lang] = result
-    return Evaluation(names, [lang for lang, _ in tests], results, encoder=encoder, reported=reported)
+    ev = Evaluation(names, [lang for lang, _ in tests], results, encoder=encoder, reported=reported)
+    ev.gold, ev.predictions = gold, predictions  # for the error pages; not part of the JSON
+    return ev
 
 
 def _load_pipeline(spec: Union[str, Path]) -> Language:
@@ -296,6 +301,23 @@ def per_type_table(ev: Evaluation, lang: str) -> str:
     return "\n".join(lines)
 
 
+def metric_agreement(ev: Evaluation) -> str:
+    """One line: do strict seqeval and spaCy's scorer give the default-mode numbers (and where not)?"""
+    differ = []
+    for system in ev.systems:
+        for lang in ev.languages:
+            base = ev.f1(system, lang)
+            for metric, name in (("seqeval_strict", "strict seqeval"), ("spacy", "spaCy's scorer")):
+                other = ev.f1(system, lang, metric)
+                if abs(other - base) > 5e-4:
+                    differ.append(f"{name} {_pct(other)} for {system} on {lang}")
+    if not differ:
+        return ("Strict seqeval (IOB2) and spaCy's scorer give the same F1 on every cell: predictions are "
+                "valid IOB2 span sets on the gold tokens, so the three metrics count the same entities. "
+                "All three are in evaluation.json.")
+    return "Where strict seqeval or spaCy's scorer differ from the table: " + "; ".join(differ) + "."
+
+
 def markdown_report(ev: Evaluation) -> str:
     encoder = f" Encoder: {ev.encoder}." if ev.encoder else ""
     sizes = ", ".join(
@@ -307,10 +329,7 @@ def markdown_report(ev: Evaluation) -> str:
         f"Entity-level micro F1 (%) on the target test sets ({sizes}).{encoder}",
         "## seqeval, IOB2, default mode (the number papers report)",
         markdown_table(ev, "seqeval"),
-        "## seqeval, IOB2, strict mode",
-        markdown_table(ev, "seqeval_strict"),
-        "## spaCy scorer (ents_f)",
-        markdown_table(ev, "spacy"),
+        metric_agreement(ev),
     ]
     if ev.reported:
         parts.append(f"Rows marked *reported* are published numbers ({ev.reported.label}), not measured here.")
@@ -381,4 +400,9 @@ def write_reports(ev: Evaluation, output_dir: Union[str, Path]) -> Dict[str, Pat
     paths["json"].write_text(json.dumps(to_json(ev), indent=2), encoding="utf-8")
     paths["markdown"].write_text(markdown_report(ev), encoding="utf-8")
     write_chart(ev, paths["chart"])
+    if getattr(ev, "predictions", None):
+        from .error_pages import write_error_pages
+
+        for path in write_error_pages(ev.gold, ev.predictions, output_dir):
+            paths[path.stem] = path
     return paths

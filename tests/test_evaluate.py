@@ -91,6 +91,23 @@ def test_reports_are_written(setup):
     assert "| partial (reported: Fu et al. 2022) | 90.0 | 90.0 |" in md  # same name, kept apart
     png = paths["chart"].read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    # one F1 table, and one line on the other metrics (they agree on valid spans over gold tokens)
+    assert md.count("| system |") == 1 + 1  # the main table and the per-type table of de
+    assert "give the same F1 on every cell" in md and "strict mode" not in md
+
+
+def test_error_pages_errors_first(setup):
+    """The displaCy page shows the wrong sentence first, with gold and each system's prediction."""
+    tmp_path, test = setup
+    ev = evaluate([("partial", str(tmp_path / "partial")), ("perfect", str(tmp_path / "perfect"))],
+                  [("de", test)])
+    paths = write_reports(ev, tmp_path / "out")
+    page = paths["errors_de"].read_text(encoding="utf-8")
+    assert "partial: 3 wrong entities in 2 sentences" in page and "perfect: 0 wrong entities" in page
+    # sentence #1 (Deutsche Bank missed, "today" a false LOC: 2 wrong) ranks before #0 (Paris missed: 1 wrong)
+    assert page.index("#1 gold") < page.index("#0 gold")
+    assert "#1 partial: 2 wrong" in page and "#0 partial: 1 wrong" in page and "#0 perfect: correct" in page
+    assert page.count("Deutsche Bank") >= 2  # gold + perfect render it as an entity
 
 
 def test_reported_file_percentages_and_label(tmp_path):
@@ -117,6 +134,7 @@ def test_cli_evaluate(setup):
                                    "--test", f"de={test}", "--output", str(tmp_path / "out"), "--encoder", "none"])
     assert res.exit_code == 0, res.output
     assert "| rules | 57.1 | 57.1 |" in res.output and "| perfect |" in res.output
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"evaluation.json", "evaluation.md", "evaluation.png"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "evaluation.json", "evaluation.md", "evaluation.png", "errors_de.html"}
     res = CliRunner().invoke(app, ["evaluate", str(tmp_path / "nope"), "--test", f"de={test}"])
     assert res.exit_code == 1 and "Cannot load pipeline" in res.output
