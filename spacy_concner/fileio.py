@@ -54,7 +54,7 @@ def read_docbin(path: PathLike, vocab: Vocab, what: str = "DocBin") -> List[Doc]
         return list(DocBin().from_disk(path).get_docs(vocab))
     except Exception as err:  # zlib / msgpack / KeyError: all mean "not a DocBin we can read"
         raise InputError(
-            f"{path} is not a readable DocBin ({type(err).__name__}: {err}); write it with "
+            f"{path} is not a readable DocBin ({type(err).__name__}: {' '.join(str(err).split())[:120]}); write it with "
             "spacy.tokens.DocBin(...).to_disk() or `python -m spacy_concner prepare`."
         ) from None
 

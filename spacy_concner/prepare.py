@@ -59,27 +59,29 @@ class SetStats:
 def sniff_format(path: Union[str, Path], n_lines: int = 200) -> str:
     """Guess ``"docbin"``, ``"conll"``, ``"text"`` or ``"empty"`` for a file: the package's one sniffer.
 
-    CoNLL means every content line among the first ``n_lines`` has tab-separated columns, or
-    space-separated ones ending in a tag (``O`` or ``B-TYPE``...); anything else is text, one
-    sentence per line. Bad tags in a column file are then reported by the reader with a line.
+    CoNLL means that at least half of the content lines among the first ``n_lines`` have
+    tab-separated columns, or space-separated ones ending in a tag (``O`` or ``B-TYPE``...); running
+    text almost never does. Anything else is text, one sentence per line. The odd broken line of a
+    column file (one column, a bad tag) is then reported by the CoNLL reader with its line number.
     A file with no content line (empty, or blank lines only) is ``"empty"``.
     """
     path = require_file(path)
     if path.suffix == ".spacy":
         return "docbin"
-    seen = 0
+    columns = content = 0
     for _, line in read_lines(path):
         line = line.strip()
         if not line or line.startswith("# id = ") or line.startswith("-DOCSTART-"):
             continue
+        content += 1
         tabbed = "\t" in line  # tabs never occur in running text: a column file, bad tags or not
         cols = line.split("\t") if tabbed else line.split()
-        if len(cols) < 2 or not (tabbed or _TAG.match(cols[-1])):
-            return "text"
-        seen += 1
-        if seen >= n_lines:
+        columns += len(cols) >= 2 and bool(tabbed or _TAG.match(cols[-1]))
+        if content >= n_lines:
             break
-    return "conll" if seen else "empty"
+    if not content:
+        return "empty"
+    return "conll" if columns and 2 * columns >= content else "text"
 
 
 def _empty_error(spec: Union[str, Path], what: str) -> PrepareError:
