@@ -73,6 +73,16 @@ def _load_pipeline(spec: str, what: str):
         ) from None
 
 
+def _named(spec: str, func: Callable, *args):
+    """Call ``func``; an InputError about a loaded pipeline gets the pipeline's name in front."""
+    from .errors import InputError
+
+    try:
+        return func(*args)
+    except InputError as err:
+        raise InputError(f"{spec}: {err}") from None
+
+
 @app.command("translate")
 @_reports_errors
 def translate_cmd(
@@ -196,7 +206,7 @@ def annotate_command(
     limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0: all)"),
 ) -> None:
     """Label raw target-language text with the teacher's soft tag distributions (distillation)."""
-    from .distill import annotate_file
+    from .distill import annotate_file, find_concner
     from .prepare import parse_lang_pairs
 
     pairs = parse_lang_pairs(_expand_langs(inputs, langs, "--input"), "--input")
@@ -204,6 +214,7 @@ def annotate_command(
         if not Path(path).is_file():
             raise FileNotFoundError(f"--input file not found: {path}")
     nlp = _load_pipeline(teacher, "teacher")
+    _named(teacher, find_concner, nlp)
     for lang, path in pairs:
         n = annotate_file(nlp, path, output_dir / f"{lang}.spacy", lang, batch_size=batch_size, limit=limit)
         typer.echo(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
@@ -218,7 +229,7 @@ def export_encoder_command(
     """Save a trained pipeline's transformer for --paths.transformer (e.g. a student that starts from the teacher)."""
     from .distill import export_encoder
 
-    out = export_encoder(_load_pipeline(pipeline, "pipeline"), output_dir)
+    out = _named(pipeline, export_encoder, _load_pipeline(pipeline, "pipeline"), output_dir)
     typer.echo(f"export-encoder: {pipeline} -> {out}")
 
 

@@ -94,6 +94,7 @@ def annotate_file(
     batch_size: int = 32, limit: int = 0,
 ) -> int:
     """Annotate a raw-text file with the teacher and write a DocBin (all-or-nothing); returns the number of docs."""
+    find_concner(teacher)  # before reading anything
     texts = list(read_raw_docs(input_path, teacher))
     if limit:
         texts = texts[:limit]
