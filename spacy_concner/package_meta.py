@@ -55,6 +55,7 @@ def build_meta(evaluation: Dict[str, Any], system: str, name: str, version: str)
 def write_meta(evaluation_path: Union[str, Path], output: Union[str, Path], system: str, name: str, version: str) -> Dict:
     evaluation = json.loads(Path(evaluation_path).read_text(encoding="utf-8"))
     meta = build_meta(evaluation, system, name, version)
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    from .fileio import write_text_atomic
+
+    write_text_atomic(output, json.dumps(meta, indent=2))
     return meta

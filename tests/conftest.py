@@ -49,7 +49,8 @@ def build_tiny_bert(out_dir: Path, hidden: int = 32, layers: int = 2, vocab_size
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
         special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
     )
-    fast = BertTokenizerFast(tokenizer_object=tok, do_lower_case=False)
+    # model_max_length as real checkpoints set it: spacy-transformers truncates longer windows to it
+    fast = BertTokenizerFast(tokenizer_object=tok, do_lower_case=False, model_max_length=256)
     fast.save_pretrained(str(out_dir))
     torch.manual_seed(0)
     config = BertConfig(
@@ -85,3 +86,23 @@ def corpus_docbins(tmp_path_factory) -> Dict[str, Path]:
         db.to_disk(target)
         paths[key] = target
     return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory, tiny_bert, corpus_docbins) -> Path:
+    """An initialised (untrained) transformer + concner pipeline saved to disk, labels LOC/ORG/PER
+    (and MISC): enough to load, tag, annotate and export, fast."""
+    import spacy
+
+    from spacy_concner.readers import create_paired_corpus
+
+    config = spacy.util.load_config(ROOT / "configs" / "concner.cfg", overrides={
+        "paths.transformer": str(tiny_bert), "components.concner.model.proj_hidden": 16,
+        "components.concner.model.proj_width": 8,
+    }, interpolate=True)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    examples = list(create_paired_corpus(corpus_docbins["en/train"])(nlp))[:20]
+    nlp.initialize(lambda: examples)
+    out = tmp_path_factory.mktemp("pipeline") / "model"
+    nlp.to_disk(out)
+    return out

@@ -1,6 +1,9 @@
 """`spacy project run` end to end on the sample corpus (tiny BERT, a few steps), then again:
-the second run must skip every finished step. Uses the `online` workflow (no encoder build)
-with the tiny local transformer, so it needs the offline MT engines but no download."""
+the second run must skip every finished step; then the README's custom-domain run in the same
+checkout (other targets, data and labels) must read only its own files. Uses the `online`
+workflow (no encoder build) with the tiny local transformer, so it needs the offline MT engines
+but no download."""
+import json
 import os
 import shutil
 import subprocess
@@ -31,7 +34,7 @@ def test_workflow_runs_then_skips(tiny_bert, tmp_path):
         pytest.skip("apertium / FreeDict not installed")
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("project.yml", "configs", "corpus"):
+    for name in ("project.yml", "configs", "corpus", "examples"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, project / name)
     cmd = [sys.executable, "-m", "spacy", "project", "run", "online", str(project),
@@ -49,3 +52,31 @@ def test_workflow_runs_then_skips(tiny_bert, tmp_path):
     assert second.returncode == 0, second.stdout[-3000:]
     for name in COMMANDS:
         assert f"Skipping '{name}': nothing changed" in second.stdout, (name, second.stdout[-2000:])
+
+    _custom_domain_run_in_the_same_checkout(project, tiny_bert, env)
+
+
+def _labels(model: Path):
+    return sorted(json.loads((model / "concner" / "cfg").read_text())["labels"])
+
+
+def _custom_domain_run_in_the_same_checkout(project: Path, tiny_bert: Path, env) -> None:
+    """README quick start, then its custom-domain command in the same checkout (issue 12, defect 8).
+
+    The first run left data/translations/de.spacy and data/soft/de.spacy behind; the custom-domain
+    run (target es, labels PRODUCT/COMPANY) must neither fail on them nor learn from them. Only the
+    steps that read those folders run, with two training steps."""
+    assert _labels(project / "training/distill/model-best") == ["LOC", "ORG", "PER"]
+    custom = ["--vars.transformer", str(tiny_bert), "--vars.train_steps", "2", "--vars.distill_steps", "2",
+              "--vars.eval_frequency", "2", "--vars.warmup_steps", "1",
+              "--vars.source_train", "examples/custom_domain/train.iob", "--vars.source_dev", "examples/custom_domain/dev.iob",
+              "--vars.labels", "PRODUCT,COMPANY", "--vars.target_langs", "es", "--vars.translate_targets", "es:apertium",
+              "--vars.target_test", "examples/custom_domain/{lang}/test.iob",
+              "--vars.target_unlabelled", "examples/custom_domain/{lang}/unlabeled.txt"]
+    for step in ("prepare", "translate", "train-concner", "distill"):
+        proc = subprocess.run([sys.executable, "-m", "spacy", "project", "run", step, str(project), *custom],
+                              capture_output=True, text=True, env=env, cwd=project)
+        assert proc.returncode == 0, (step, proc.stdout[-3000:] + proc.stderr[-3000:])
+    assert (project / "data/soft/de.spacy").exists() and (project / "data/translations/de.spacy").exists()
+    assert _labels(project / "training/concner/model-best") == ["COMPANY", "PRODUCT"]
+    assert _labels(project / "training/distill/model-best") == ["COMPANY", "PRODUCT"]

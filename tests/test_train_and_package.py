@@ -26,8 +26,10 @@ TEXTS = [
 ]
 
 
-def _run(cmd, **kw):
+def _run(cmd, fresh=False, **kw):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONHASHSEED": "0"}
+    if fresh:  # the fresh venv must see its installed wheels, not a source tree on PYTHONPATH
+        env.pop("PYTHONPATH", None)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, **kw)
     assert proc.returncode == 0, f"{cmd}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
     return proc
@@ -90,16 +92,16 @@ def test_spacy_package_wheel_loads_in_fresh_venv(trained, tmp_path):
     env_dir = tmp_path / "fresh"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
-    site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], fresh=True).stdout.strip())
     (site / "shared_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(our_wheel), str(model_wheel)])
+    _run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(our_wheel), str(model_wheel)], fresh=True)
     check = (
         "import json, sys, spacy, spacy_concner\n"
         f"assert spacy_concner.__file__.startswith({str(env_dir)!r}), spacy_concner.__file__\n"
         "nlp = spacy.load('xx_concner_test')\n"
         f"print(json.dumps([[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe({TEXTS!r})]))\n"
     )
-    got = json.loads(_run([str(py), "-c", check], cwd=str(tmp_path)).stdout.strip().splitlines()[-1])
+    got = json.loads(_run([str(py), "-c", check], fresh=True, cwd=str(tmp_path)).stdout.strip().splitlines()[-1])
     assert [[tuple(e) for e in d] for d in got] == expected
     packaged_meta = json.loads(next(dist.rglob("xx_concner_test/meta.json")).read_text())
     requirements = [r.split(">")[0].split("=")[0] for r in packaged_meta["requirements"]]
