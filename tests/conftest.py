@@ -61,6 +61,16 @@ def build_tiny_bert(out_dir: Path, hidden: int = 32, layers: int = 2, vocab_size
     return out_dir
 
 
+@pytest.fixture(autouse=True)
+def fixed_seeds():
+    """Every test starts from the same random state (random, numpy, torch), so model set-up
+    (thinc heads initialise from numpy's global generator) never depends on test order."""
+    from spacy.util import fix_random_seed
+
+    fix_random_seed(0)
+    yield
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))

@@ -1,4 +1,6 @@
-"""The concner component: gradients of each loss term reach the transformer; decoding; I/O."""
+"""The concner component: each loss term's gradients are right and reach the transformer;
+decoding; I/O; scores."""
+import random
 from pathlib import Path
 
 import numpy
@@ -140,6 +142,13 @@ def test_predict_writes_valid_ents_and_roundtrips(trained_nlp, tmp_path):
 def test_scores_with_spacy_scorer(trained_nlp, paired_examples):
     scores = trained_nlp.evaluate(paired_examples)
     assert {"ents_p", "ents_r", "ents_f", "ents_per_type"} <= set(scores)
+
+
+def test_every_test_starts_from_fixed_seeds():
+    """conftest's autouse fixture: model set-up never depends on which tests ran before."""
+    assert random.random() == random.Random(0).random()
+    assert numpy.random.random() == numpy.random.RandomState(0).random_sample()
+    assert torch.rand(1).item() == torch.rand(1, generator=torch.Generator().manual_seed(0)).item()
 
 
 def test_no_labels_is_clear_error(tiny_bert):
