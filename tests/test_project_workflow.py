@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ONLY_INSTALLED_COPY, fresh_venv, run_clean
 
+from spacy_concner.package_meta import build_meta
 from spacy_concner.translation import EngineUnavailable, get_translator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +27,40 @@ def _engines_available() -> bool:
     except EngineUnavailable:
         return False
     return True
+
+
+def _check_packaged_wheel(project: Path, tmp_path: Path) -> None:
+    """The workflow's wheel loads in a fresh venv (only our installed wheels, no source tree)
+    and its meta carries the evaluation's numbers for the packaged system."""
+    wheel = next((project / "packages").rglob("xx_concner_de_es_nl-*.whl"))
+    run_clean([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+               "-w", str(tmp_path / "ours"), str(ROOT)])
+    env_dir = tmp_path / "fresh"
+    py = fresh_venv(env_dir, [next((tmp_path / "ours").glob("spacy_concner-*.whl")), wheel])
+    check = ONLY_INSTALLED_COPY.format(env=str(env_dir)) + (
+        "import json, spacy\n"
+        "nlp = spacy.load('xx_concner_de_es_nl')\n"
+        "doc = nlp('Angela Merkel besuchte Paris .')\n"
+        "print(json.dumps({'concner': nlp.meta['concner'], 'pipeline': nlp.pipe_names, 'n': len(doc)}))\n"
+    )
+    got = json.loads(run_clean([str(py), "-c", check], cwd=str(tmp_path)).stdout.strip().splitlines()[-1])
+    assert got["pipeline"] == ["transformer", "concner"] and got["n"] == 5
+    evaluation = json.loads((project / "metrics" / "evaluation.json").read_text())
+    expected = build_meta(evaluation, "concner+distill", "concner_de_es_nl", "0.1.0")["concner"]
+    got_flat, want_flat = _flat(got["concner"]), _flat(expected)
+    assert set(got_flat) == set(want_flat)
+    for key, want in want_flat.items():  # spacy package rounds floats
+        assert got_flat[key] == (pytest.approx(want, rel=1e-8) if isinstance(want, float) else want), key
+    for lang in ("de", "es"):
+        f1 = evaluation["results"]["concner+distill"][lang]["seqeval"]["f1"]
+        assert got["concner"]["evaluation"][lang]["seqeval"]["f1"] == pytest.approx(f1, rel=1e-8) and f1 > 0
+
+
+def _flat(tree, prefix: str = "") -> dict:
+    """Nested dicts as {"a/b/c": leaf}, so that pytest.approx can compare them."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    return {k: v for key, sub in tree.items() for k, v in _flat(sub, f"{prefix}/{key}").items()}
 
 
 def test_workflow_runs_then_skips(tiny_bert, tmp_path):
@@ -48,6 +84,7 @@ def test_workflow_runs_then_skips(tiny_bert, tmp_path):
                    "packages/xx_concner_de_es_nl-0.1.0/dist/xx_concner_de_es_nl-0.1.0-py3-none-any.whl",
                    "data/translations/de.report.json", "data/soft/es.spacy"):
         assert (project / output).exists(), output
+    _check_packaged_wheel(project, tmp_path)
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=project)
     assert second.returncode == 0, second.stdout[-3000:]
     for name in COMMANDS:
