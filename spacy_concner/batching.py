@@ -15,7 +15,7 @@ less; the batches of an epoch are still a random order of random material.
 import itertools
 import logging
 import random
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Union
 
 from spacy.training import Example
 from spacy.util import registry

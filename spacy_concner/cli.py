@@ -182,7 +182,7 @@ def evaluate_command(
 ) -> None:
     """Score pipelines per language and entity type (seqeval default + strict, spaCy scorer)."""
     from .package_meta import describe_encoder
-    from .evaluate import (EvaluationError, default_system_name, evaluate, load_reported, markdown_table,
+    from .evaluate import (default_system_name, evaluate, load_reported, markdown_table,
                            parse_named, write_reports)
 
     ev = evaluate(

@@ -24,7 +24,7 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.vocab import Vocab
 

@@ -7,7 +7,6 @@ says what is wrong, and that no traceback was printed or raised. ``spacy.load`` 
 rows check that odd text tags without crashing and with valid offsets. All rows share one
 folder of inputs and the session's tiny BERT pipeline.
 """
-import json
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path

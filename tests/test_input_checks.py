@@ -4,7 +4,6 @@ Each test failed before its fix; the broader table of malformed inputs per entry
 tests/test_bad_input.py.
 """
 import logging
-import os
 import stat
 from pathlib import Path
 
