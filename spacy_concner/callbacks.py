@@ -21,14 +21,16 @@ from thinc.shims import PyTorchShim
 
 def hf_models(nlp: Language, component: str) -> List:
     """The torch modules wrapped by ``component``'s thinc model (normally one HF model)."""
-    if component not in nlp.pipe_names:
-        raise ValueError(f"freeze_embeddings: no component {component!r} in the pipeline {nlp.pipe_names}")
+    # component_names includes disabled components: `spacy train` disables sourced components
+    # (e.g. a transformer sourced for fine-tuning) while [initialize.after_init] runs
+    if component not in nlp.component_names:
+        raise ValueError(f"transformer levers: no component {component!r} in the pipeline {nlp.component_names}")
     model = nlp.get_pipe(component).model
     modules = [shim._model for node in model.walk() for shim in node.shims]
     found = [m for m in modules if hasattr(m, "get_input_embeddings")]
     if not found:
         raise ValueError(
-            f"freeze_embeddings: component {component!r} wraps no Hugging Face model; "
+            f"transformer levers: component {component!r} wraps no Hugging Face model; "
             "use it on a spacy-transformers 'transformer' component after initialization "
             "([initialize.after_init])."
         )
