@@ -47,8 +47,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy_protocol import (DATASETS, ROOT, convergence, dev_curve, docbin_words, key_folder,  # noqa: E402
-                               steps_for)
+from accuracy_protocol import (DATASETS, ROOT, convergence, dev_curve, docbin_words, git_commit,  # noqa: E402
+                               key_folder, steps_for)
 
 SYSTEMS = ["source-only", "source+translations", "concner", "concner+distill"]
 CONFIGS = {
@@ -79,7 +79,7 @@ def rel(path: Path) -> str:
 
 def write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel workers may write the same file
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
 
@@ -342,7 +342,7 @@ def _run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, 
     model = out / "model-best"
     ev = evaluate([(system, str(model))], [(lang, str(shared / lang / "test.spacy")) for lang in args.langs])
     result = {
-        "system": system, "seed": seed, "settings": settings, "plan": plan, "train_seconds": seconds,
+        "system": system, "seed": seed, "settings": settings, "plan": plan, "code": git_commit(), "train_seconds": seconds,
         "eval_seconds": round(time.time() - start, 1), **extra,
         "dev_en": convergence(dev_curve(out / "train_log.jsonl"), plan["steps"]),
         "f1": {lang: ev.f1(system, lang) for lang in args.langs},

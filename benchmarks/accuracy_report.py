@@ -117,7 +117,8 @@ def build_report(args: argparse.Namespace, settings: Dict[str, Any], shared_stat
         "title": args.title,
         "command": canonical_command(args, seeds),
         "written_by": command,
-        "code": git_commit(),
+        "code": git_commit(),  # of the report; each run's own is in run_code
+        "run_code": sorted({(r.get("code") or {}).get("commit") or "not recorded" for r in results}),
         "languages": args.langs,
         "groups": groups,
         "columns": columns,
@@ -199,8 +200,9 @@ def markdown(report: Dict[str, Any]) -> str:
         f"**Status:** {len(report['finished'])} run(s) finished, {len(report['pending'])} pending"
         + (f" ({', '.join(report['pending'])}): every number below is partial." if report["pending"] else "."),
         "",
-        "Produced with (from the repository root, code at commit "
-        f"`{(code['commit'] or '?')[:12]}`{' with uncommitted changes' if code['dirty'] else ''}):",
+        "Produced with (from the repository root; report written at commit "
+        f"`{(code['commit'] or '?')[:12]}`{' with uncommitted changes' if code['dirty'] else ''}, runs made at "
+        + ", ".join(f"`{c[:12]}`" for c in report["run_code"]) + "):",
         "",
         "```",
         report["command"],
@@ -303,7 +305,7 @@ def write_results(args: argparse.Namespace, settings: Dict[str, Any], shared_sta
 
     report = build_report(args, settings, shared_stats, results, command)
     args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / "accuracy.json.tmp"
+    tmp = args.out / f"accuracy.json.{os.getpid()}.tmp"  # parallel workers may write at the same time
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(args.out / "accuracy.json")
     (args.out / "accuracy.md").write_text(markdown(report), encoding="utf-8")
