@@ -62,7 +62,7 @@ DIRS = {"source-only": "src", "source+translations": "src_trans", "concner": "co
 RUN_KEYS = ["dataset", "data", "langs", "targets", "n_source", "n_dev", "n_test", "n_unlabelled", "subset_seed",
             "steps", "epochs", "distill_steps", "distill_epochs", "learn_rate", "warmup", "evals", "batch_words",
             "lambda_label", "lambda_trans", "tau", "distill_source", "student_init", "student_seed_offset",
-            "freeze_embeddings"]
+            "freeze_embeddings", "bucket"]
 FREEZE = '{"@callbacks":"spacy_concner.freeze_embeddings.v1"}'
 
 
@@ -228,6 +228,8 @@ def train_command(args: argparse.Namespace, system: str, seed: int, shared: Path
     ]
     if args.freeze_embeddings:
         cmd += ["--initialize.after_init", FREEZE]
+    if args.bucket:
+        cmd += ["--training.batcher.bucket", str(args.bucket)]
     if system in ("source+translations", "concner"):
         cmd += ["--paths.translations", json.dumps([str(prep / "translations")])]
     if system == "concner":
@@ -450,6 +452,8 @@ def parser() -> argparse.ArgumentParser:
                    help="the student trains with seed + this (0: the teacher's seed, as before this option)")
     p.add_argument("--freeze-embeddings", action="store_true",
                    help="freeze the encoder's input word embeddings (spacy_concner.freeze_embeddings.v1)")
+    p.add_argument("--bucket", type=int, help="(dataset) paired_batcher length bucketing: pairs per sorting window "
+                   "(0: off). Cuts padding, i.e. compute, on short uneven sentences such as WikiAnn's")
     p.add_argument("--gpu-id", type=int, default=-1)
     p.add_argument("--full-encoder", type=Path, default=Path("assets/me5-small"),
                    help="the full multilingual-e5-small folder (built here if missing)")

@@ -6,6 +6,11 @@ seeded RNG (``seed = ${training.seed}`` in the configs; each call, i.e. each epo
 order from that RNG), and packs whole groups into batches of at most ``size`` units ("words":
 tokens, or "examples"). A group larger than ``size`` on its own is emitted as a batch by itself,
 or dropped and counted if ``discard_oversize`` is set.
+
+``bucket = N`` (0: off) sorts each window of N shuffled groups by their longest sentence before
+packing, then shuffles the window's batches: a transformer pads every sentence of a batch to the
+longest one, and on short, uneven sentences (WikiAnn: 14 pieces on average, batches padded to
+~55) that padding is most of the compute. Pairs still stay together.
 """
 import itertools
 import logging
@@ -36,7 +41,7 @@ def group_pairs(examples: Iterable[Example]) -> List[List[Example]]:
 
 class PairedBatcher:
     def __init__(self, size: Sizing, unit: str = "words", shuffle: bool = True,
-                 discard_oversize: bool = False, seed: int = 0) -> None:
+                 discard_oversize: bool = False, seed: int = 0, bucket: int = 0) -> None:
         if unit not in ("words", "examples"):
             raise ValueError(f"unit must be 'words' or 'examples', got {unit!r}")
         self.sizes = itertools.repeat(size) if isinstance(size, int) else iter(size)
@@ -45,6 +50,9 @@ class PairedBatcher:
         self.discard_oversize = discard_oversize
         self.rng = random.Random(seed)
         self.n_oversize = 0
+        if bucket < 0:
+            raise ValueError(f"bucket must be 0 (off) or a number of pairs per sorting window, got {bucket}")
+        self.bucket = bucket
 
     def _measure(self, group: List[Example]) -> int:
         return len(group) if self.unit == "examples" else sum(len(eg) for eg in group)
@@ -53,6 +61,18 @@ class PairedBatcher:
         groups = group_pairs(examples)
         if self.shuffle:
             self.rng.shuffle(groups)
+        if not self.bucket:
+            yield from self._pack(groups)
+            return
+        for start in range(0, len(groups), self.bucket):
+            window = sorted(groups[start:start + self.bucket], key=lambda g: max(len(eg) for eg in g))
+            batches = list(self._pack(window))
+            if self.shuffle:
+                self.rng.shuffle(batches)
+            yield from batches
+
+    def _pack(self, groups: List[List[Example]]) -> Iterator[List[Example]]:
+        """Whole groups, in order, into batches of at most the current size."""
         batch: List[Example] = []
         batch_size = 0
         target = next(self.sizes)
@@ -82,7 +102,8 @@ class PairedBatcher:
 @registry.batchers("spacy_concner.paired_batcher.v1")
 def configure_paired_batcher(
     size: Sizing, unit: str = "words", shuffle: bool = True, discard_oversize: bool = False,
-    seed: int = 0,
+    seed: int = 0, bucket: int = 0,
 ) -> Callable[[Iterable[Example]], Iterator[List[Example]]]:
     """Create a batcher that keeps every pair (source + translations) in one batch."""
-    return PairedBatcher(size, unit=unit, shuffle=shuffle, discard_oversize=discard_oversize, seed=seed)
+    return PairedBatcher(size, unit=unit, shuffle=shuffle, discard_oversize=discard_oversize, seed=seed,
+                         bucket=bucket)
