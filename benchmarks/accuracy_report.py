@@ -99,6 +99,25 @@ def engines(seeds: Dict[str, Any]) -> Dict[str, str]:
     return out
 
 
+def identical_translations(prep: Path) -> Dict[str, Dict[str, int]]:
+    """Per language: kept translations whose words equal their English source's (they teach the
+    translation-contrastive term nothing, and duplicate the source in the CE data)."""
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    from spacy_concner.docdata import get_pair_id
+
+    vocab = Vocab()
+    source = {get_pair_id(d): [t.text for t in d]
+              for d in DocBin().from_disk(prep / "data" / "en" / "train.spacy").get_docs(vocab)}
+    out = {}
+    for path in sorted((prep / "translations").glob("*.spacy")):
+        docs = list(DocBin().from_disk(path).get_docs(vocab))
+        same = sum(source.get(get_pair_id(d)) == [t.text for t in d] for d in docs)
+        out[path.stem] = {"identical": same, "kept": len(docs)}
+    return out
+
+
 def build_report(args: argparse.Namespace, settings: Dict[str, Any], shared_stats: List[Dict[str, Any]],
                  results: List[Dict[str, Any]], command: str) -> Dict[str, Any]:
     from spacy_concner.package_meta import describe_encoder
@@ -107,6 +126,8 @@ def build_report(args: argparse.Namespace, settings: Dict[str, Any], shared_stat
     seeds = sorted({r["seed"] for r in results})
     seed_info = {str(s): json.loads((args.runs / f"seed{s}" / "seed_info.json").read_text(encoding="utf-8"))
                  for s in seeds}
+    for info in seed_info.values():
+        info["identical_translations"] = identical_translations(Path(info["prepared"]))
     encoder = describe_encoder(Path(seed_info[str(seeds[0])]["prepared"]) / "encoder")
     encoder = encoder.split(", vocabulary pruned")[0] + ", vocabulary pruned (losslessly) to each run's text"
     groups = groups_of(args.langs, args.focus_langs)
@@ -235,7 +256,11 @@ def markdown(report: Dict[str, Any]) -> str:
               "also sets initialisation and batch order. The distillation student trains with seed + "
               f"{s['student_seed_offset']}.",
               "- Translations (engine per language): " + ", ".join(f"{l} {e}" for l, e in report["engines"].items())
-              + "; marker label projection (kept sentences per seed in `accuracy.json`).",
+              + "; marker label projection (kept sentences per seed in `accuracy.json`). Translations identical to "
+              "their English source (word for word), per seed: " + "; ".join(
+                  f"seed {seed}: " + ", ".join(f"{l} {v['identical']}/{v['kept']}"
+                                               for l, v in info["identical_translations"].items())
+                  for seed, info in report["seeds"].items()) + ".",
               f"- Unlabelled target text for distillation: {s['n_unlabelled'] or 'all'} sentences per language of "
               f"`{{lang}}/unlabeled.txt`, sampled once with seed {s['subset_seed']}.",
               "- Test: " + ", ".join(f"{l} {n}" for l, n in report["test_sentences"].items())
