@@ -62,8 +62,7 @@ DIRS = {"source-only": "src", "source+translations": "src_trans", "concner": "co
 RUN_KEYS = ["dataset", "data", "langs", "targets", "n_source", "n_dev", "n_test", "n_unlabelled", "subset_seed",
             "steps", "epochs", "distill_steps", "distill_epochs", "learn_rate", "warmup", "evals", "batch_words",
             "lambda_label", "lambda_trans", "tau", "distill_source", "student_init", "student_seed_offset",
-            "freeze_embeddings", "bucket"]
-FREEZE = '{"@callbacks":"spacy_concner.freeze_embeddings.v1"}'
+            "freeze_embeddings", "bucket", "autocast"]
 
 
 def log(msg: str) -> None:
@@ -226,8 +225,10 @@ def train_command(args: argparse.Namespace, system: str, seed: int, shared: Path
         "--training.batcher.size", str(args.batch_words), "--gpu-id", str(args.gpu_id),
         "--training.logger.output_file", str(out / "train_log.jsonl"),
     ]
-    if args.freeze_embeddings:
-        cmd += ["--initialize.after_init", FREEZE]
+    if args.freeze_embeddings:  # the configs' [initialize.after_init] is spacy_concner.transformer_levers.v1
+        cmd += ["--initialize.after_init.freeze_embeddings", "true"]
+    if args.autocast:
+        cmd += ["--initialize.after_init.autocast", args.autocast]
     if args.bucket:
         cmd += ["--training.batcher.bucket", str(args.bucket)]
     if system in ("source+translations", "concner"):
@@ -452,6 +453,8 @@ def parser() -> argparse.ArgumentParser:
                    help="the student trains with seed + this (0: the teacher's seed, as before this option)")
     p.add_argument("--freeze-embeddings", action="store_true",
                    help="freeze the encoder's input word embeddings (spacy_concner.freeze_embeddings.v1)")
+    p.add_argument("--autocast", choices=["bfloat16", "float16"],
+                   help="mixed-precision forward passes of the encoder (transformer_levers.v1 autocast)")
     p.add_argument("--bucket", type=int, help="(dataset) paired_batcher length bucketing: pairs per sorting window "
                    "(0: off). Cuts padding, i.e. compute, on short uneven sentences such as WikiAnn's")
     p.add_argument("--gpu-id", type=int, default=-1)

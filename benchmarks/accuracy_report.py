@@ -268,10 +268,11 @@ def markdown(report: Dict[str, Any]) -> str:
               "every run.",
               f"- Model selection: `model-best` on {report['dev_sentences']} English dev sentences; no target-language "
               "labels are used in training, selection or any setting.",
-              f"- Training: {budget}, batches of {s['batch_words']} words, Adam, learning rate {s['learn_rate']} with "
+              f"- Training: {budget}, batches of {s['batch_words']} words, the configs' optimizer (AdamW), learning rate {s['learn_rate']} with "
               f"linear warm-up ({s['warmup'] if s['warmup'] is not None else '10% of the steps'}) and decay, "
               f"{s['evals']} English dev evaluations per run; input word embeddings "
-              f"{'frozen' if s['freeze_embeddings'] else 'trained'}; ConCNER λ_label = {s['lambda_label']}, "
+              f"{'frozen' if s['freeze_embeddings'] else 'trained'}; encoder forward in "
+              f"{s.get('autocast') or 'float32'}; ConCNER λ_label = {s['lambda_label']}, "
               f"λ_trans = {s['lambda_trans']}, τ = {s['tau']}; distillation student "
               f"{'with' if s['distill_source'] else 'without'} source CE, starting from the "
               f"{'teacher' if s['student_init'] == 'teacher' else 'pretrained'} encoder with a fresh tagging head.",
