@@ -1,6 +1,7 @@
 """`spacy project run` end to end on the sample corpus (tiny BERT, a few steps), then again:
 the second run must skip every finished step. Uses the `online` workflow (no encoder build)
 with the tiny local transformer, so it needs the offline MT engines but no download."""
+import json
 import os
 import shutil
 import subprocess
@@ -42,9 +43,13 @@ def test_workflow_runs_then_skips(tiny_bert, tmp_path):
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=project)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     for output in ("metrics/evaluation.json", "metrics/evaluation.md", "metrics/evaluation.png",
-                   "packages/xx_concner_de_es_nl-0.1.0/dist/xx_concner_de_es_nl-0.1.0-py3-none-any.whl",
+                   "packages/xx_concner_de_es-0.1.0/dist/xx_concner_de_es-0.1.0-py3-none-any.whl",
                    "data/translations/de.report.json", "data/soft/es.spacy"):
         assert (project / output).exists(), output
+    meta = json.loads((project / "packages" / "meta.json").read_text())
+    assert meta["name"] == "concner_de_es"  # derived from the target languages
+    assert meta["concner"]["vocabulary"]["shipped"] == "full" and meta["concner"]["languages"] == ["de", "es"]
+    assert "labels LOC, ORG, PER" in meta["description"] and "Full encoder vocabulary" in meta["description"]
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=project)
     assert second.returncode == 0, second.stdout[-3000:]
     for name in COMMANDS:
