@@ -47,11 +47,12 @@ def _full_encoder(full: Union[str, Path]) -> Union[str, Path]:
         raise FileNotFoundError(f"No Hugging Face model at {path} (config.json missing): pass the full encoder folder.")
     report = path / "build_report.json"
     source = json.loads(report.read_text(encoding="utf-8")).get("pruned_from") if report.exists() else None
-    if source:
-        if not (Path(source) / "config.json").exists():
-            raise FileNotFoundError(f"{path} was pruned from {source} (build_report.json), which is missing here: "
-                                    "pass the full encoder folder instead.")
-        return Path(source)
+    if source:  # relative to where the pruning ran (a project directory above the folder), or absolute
+        for candidate in [Path(source)] + [parent / source for parent in path.resolve().parents]:
+            if (candidate / "config.json").exists():
+                return candidate
+        raise FileNotFoundError(f"{path} was pruned from {source} (build_report.json), which is missing here: "
+                                "pass the full encoder folder instead.")
     return path
 
 
@@ -226,10 +227,11 @@ def describe_vocabulary(info: Dict) -> str:
     if not info:
         return ""
     if info.get("shipped") == "full":
-        extra = (f" (the {info['trained_pieces']:,} pieces seen in training carry their fine-tuned embeddings)"
+        extra = (f" (the {info['trained_pieces']:,} pieces of the pruned training vocabulary carry their fine-tuned "
+                 "embeddings, the others their pretrained ones)"
                  if info.get("trained_pieces") != info.get("shipped_pieces") else "")
-        return f"Full encoder vocabulary: {info['shipped_pieces']:,} pieces{extra}."
-    text = (f"Pruned encoder vocabulary: {info['shipped_pieces']:,} of {info['full_pieces']:,} pieces; "
+        return f"Ships the full encoder vocabulary: {info['shipped_pieces']:,} pieces{extra}."
+    text = (f"Ships a pruned encoder vocabulary: {info['shipped_pieces']:,} of {info['full_pieces']:,} pieces; "
             "words outside it are segmented differently from the full encoder")
     unseen = info.get("unseen_text")
     if unseen:

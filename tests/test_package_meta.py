@@ -25,7 +25,7 @@ def test_description_names_languages_labels_and_vocabulary(tmp_path):
         "labels": {"transformer": [], "concner": ["PRODUCT", "COMPANY"]}, "concner_vocabulary": vocabulary}))
     meta = write_meta(_write(tmp_path), tmp_path / "meta.json", "concner+distill", None, "0.1.0", pipeline)
     assert meta["description"].startswith("ConCNER cross-lingual NER (concner+distill) for es, nl, labels COMPANY, PRODUCT;")
-    assert "Pruned encoder vocabulary: 20,815 of 250,002 pieces" in meta["description"]
+    assert "Ships a pruned encoder vocabulary: 20,815 of 250,002 pieces" in meta["description"]
     assert "44.0% of 1,000 words" in meta["description"] and "es 50.0, nl 25.0" in meta["description"]
     assert meta["concner"]["labels"] == ["COMPANY", "PRODUCT"] and meta["concner"]["vocabulary"] == vocabulary
     assert json.loads((tmp_path / "meta.json").read_text()) == meta

@@ -49,7 +49,7 @@ def test_workflow_runs_then_skips(tiny_bert, tmp_path):
     meta = json.loads((project / "packages" / "meta.json").read_text())
     assert meta["name"] == "concner_de_es"  # derived from the target languages
     assert meta["concner"]["vocabulary"]["shipped"] == "full" and meta["concner"]["languages"] == ["de", "es"]
-    assert "labels LOC, ORG, PER" in meta["description"] and "Full encoder vocabulary" in meta["description"]
+    assert "labels LOC, ORG, PER" in meta["description"] and "Ships the full encoder vocabulary" in meta["description"]
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=project)
     assert second.returncode == 0, second.stdout[-3000:]
     for name in COMMANDS:

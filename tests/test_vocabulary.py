@@ -158,10 +158,27 @@ def test_cli_finds_the_full_encoder_from_the_pruned_one(expanded, encoders, tmp_
     base = [sys.executable, "-m", "spacy_concner", "expand-encoder", str(trained), str(encoders[1])]
     proc = subprocess.run(base + [str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Full encoder vocabulary" in proc.stdout
+    assert "Ships the full encoder vocabulary" in proc.stdout
     tok = spacy.load(tmp_path / "out").get_pipe("transformer").model.tokenizer
     assert tok.get_vocab() == AutoTokenizer.from_pretrained(str(encoders[0])).get_vocab()
     proc = subprocess.run(base + [str(tmp_path / "pruned"), "--vocabulary", "pruned", "--unseen", str(unseen)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Pruned encoder vocabulary" in proc.stdout and "66.7% of 3 words" in proc.stdout
+    assert "Ships a pruned encoder vocabulary" in proc.stdout and "66.7% of 3 words" in proc.stdout
+
+
+def test_full_encoder_found_from_a_pruned_folders_relative_record(tmp_path, monkeypatch):
+    from spacy_concner.vocabulary import _full_encoder
+
+    for name in ("full", "pruned"):
+        (tmp_path / "project" / "assets" / name).mkdir(parents=True)
+        (tmp_path / "project" / "assets" / name / "config.json").write_text("{}")
+    pruned = tmp_path / "project" / "assets" / "pruned"
+    (pruned / "build_report.json").write_text(json.dumps({"pruned_from": "assets/full"}))
+    monkeypatch.chdir(tmp_path)  # not the project directory the record is relative to
+    assert _full_encoder(pruned).resolve() == (tmp_path / "project" / "assets" / "full").resolve()
+    assert _full_encoder(tmp_path / "project" / "assets" / "full") == tmp_path / "project" / "assets" / "full"
+    assert _full_encoder("bert-base-multilingual-cased") == "bert-base-multilingual-cased"
+    (pruned / "build_report.json").write_text(json.dumps({"pruned_from": "assets/gone"}))
+    with pytest.raises(FileNotFoundError, match="which is missing here"):
+        _full_encoder(pruned)
