@@ -56,7 +56,11 @@ def instrument_ours(timer: PhaseTimer) -> None:
     timer.wrap(Transformer, "update", "transformer forward (tokenize, align, HF forward)")
     timer.wrap(ConCNER, "get_loss", "concner targets + loss (torch)")
     timer.wrap(torch.autograd, "backward", "backward (torch autograd)")
+    from spacy_concner.optimizer import TorchAdamW
+
+    # thinc's Adam runs inside the shim's finish_update; spacy_concner.AdamW.v1 in its own __call__
     timer.wrap(PyTorchShim, "finish_update", "optimizer on the transformer (thinc Adam)")
+    timer.wrap(TorchAdamW, "__call__", "optimizer (spacy_concner.AdamW.v1)")
 
 
 def instrument_raw(timer: PhaseTimer) -> None:

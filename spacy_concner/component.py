@@ -7,6 +7,7 @@ distillation from ``doc.user_data["concner.soft_tags"]`` (see :mod:`spacy_concne
 """
 import logging
 import sys
+from collections import Counter
 from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -128,6 +129,8 @@ class ConCNER(TrainablePipe):
         self.cfg: Dict = {"labels": []}
         self._warned_soft = False
         self._warned_features = False
+        # gold entities whose label is not in self.labels: left out of every loss, counted and warned
+        self.unknown_labels: Counter = Counter()
 
     # ---- labels -------------------------------------------------------------------------
     @property
@@ -170,6 +173,8 @@ class ConCNER(TrainablePipe):
                 if soft is not None:
                     found.update(t[2:] for t in soft["labels"] if t != "O")
             labels = sorted(found)
+        else:
+            self._warn_unknown_labels(get_examples(), labels)
         if not labels:
             raise ValueError(
                 f"No entity labels found for '{self.name}': the training examples have no "
@@ -261,6 +266,8 @@ class ConCNER(TrainablePipe):
                 iob = biluo_to_iob([t if t not in (None, "-") else "O" for t in aligned])
                 for raw, tag in zip(aligned, iob):
                     tag_ids.append(tag_index.get(tag, -1) if raw not in (None, "-") else -1)
+                    if tag.startswith("B-") and tag not in tag_index and raw not in (None, "-"):
+                        self._count_unknown(tag[2:])
             pid = get_pair_id(eg.reference) or get_pair_id(eg.predicted) or f"__doc{i}"
             pair_ids.append(pair_index.setdefault(pid, len(pair_index)))
             soft = get_soft_tags(eg.reference)
@@ -291,6 +298,27 @@ class ConCNER(TrainablePipe):
             soft_mask=numpy.asarray(soft_mask, dtype=bool) if any_soft else None,
             entity_types=entity_types,
         )
+
+    def _count_unknown(self, label: str) -> None:
+        if label not in self.unknown_labels:
+            logger.warning(
+                "%s: gold label %r is not among the component's labels %s: its entities are left out "
+                "of every loss (counted in .unknown_labels). Add it to [initialize.components.%s] labels "
+                "or map it to O in the data.", self.name, label, self.labels, self.name,
+            )
+        self.unknown_labels[label] += 1
+
+    def _warn_unknown_labels(self, examples: Iterable[Example], labels: Sequence[str]) -> None:
+        """Labels fixed in [initialize]: one warning with counts for the data's other labels."""
+        known = set(labels)
+        counts = Counter(ent.label_ for eg in examples for ent in eg.reference.ents if ent.label_ not in known)
+        if counts:
+            logger.warning(
+                "%s: the training data has entities whose label is not among the labels set at "
+                "initialize %s: %s. They are left out of every loss; add the labels or map them to O.",
+                self.name, sorted(known), ", ".join(f"{k} {v}" for k, v in counts.most_common()),
+            )
+            self.unknown_labels.update({k: 0 for k in counts})  # warned once here, counted in training
 
     def _reorder_soft(self, soft: Dict, tag_index: Dict[str, int], pid: str) -> numpy.ndarray:
         """Map the teacher's tag columns onto this component's tag order."""

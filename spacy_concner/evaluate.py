@@ -24,9 +24,12 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.vocab import Vocab
+
+from .errors import InputError
+from .fileio import atomic_output, read_docbin, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +37,7 @@ JSON_NAME, MARKDOWN_NAME, CHART_NAME = "evaluation.json", "evaluation.md", "eval
 MEAN = "mean"
 
 
-class EvaluationError(ValueError):
+class EvaluationError(InputError):
     """Inputs that cannot be scored; the message says why."""
 
 
@@ -156,11 +159,14 @@ def load_test_docs(path: Union[str, Path], vocab: Optional[Vocab] = None) -> Lis
     path = Path(path)
     if not path.exists():
         raise EvaluationError(f"Test set not found: {path} (write it with `python -m spacy_concner prepare`)")
-    docs = list(DocBin().from_disk(path).get_docs(vocab or Vocab()))
+    docs = read_docbin(path, vocab or Vocab(), "Test set")
     if not docs:
-        raise EvaluationError(f"Test set {path} is empty.")
+        raise EvaluationError(f"Test set {path} is empty; write it with `python -m spacy_concner prepare`.")
     if not any(d.has_annotation("ENT_IOB") for d in docs):
-        raise EvaluationError(f"Test set {path} has no entity annotation (is it an unlabelled set?).")
+        raise EvaluationError(
+            f"Test set {path} has no entity annotation (an unlabelled set, or a DocBin from a pipeline "
+            "without NER?); pass a labelled test set written by `python -m spacy_concner prepare`."
+        )
     return docs
 
 
@@ -208,9 +214,15 @@ def evaluate(
 
 def _load_pipeline(spec: Union[str, Path]) -> Language:
     try:
-        return spacy.load(spec)
-    except OSError as err:
-        raise EvaluationError(f"Cannot load pipeline {spec!r}: not a directory or installed package ({err}).") from None
+        nlp = spacy.load(spec)
+    except (OSError, ValueError, KeyError) as err:
+        raise EvaluationError(
+            f"Cannot load pipeline {spec!r} ({type(err).__name__}: {' '.join(str(err).split())[:300]}); "
+            "pass a trained pipeline folder (e.g. training/concner/model-best) or an installed package."
+        ) from None
+    if not any("doc.ents" in nlp.get_pipe_meta(name).assigns for name in nlp.pipe_names):
+        raise EvaluationError(f"Pipeline {spec!r} has no component that sets entities ({nlp.pipe_names}).")
+    return nlp
 
 
 def parse_named(values: Sequence[str], what: str, default_name=None) -> List[Tuple[str, str]]:
@@ -387,8 +399,8 @@ def write_chart(ev: Evaluation, path: Union[str, Path], metric: str = "seqeval")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(n, 4), frameon=False)
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png")
     return path
 
 
@@ -397,8 +409,8 @@ def write_reports(ev: Evaluation, output_dir: Union[str, Path]) -> Dict[str, Pat
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": output_dir / JSON_NAME, "markdown": output_dir / MARKDOWN_NAME, "chart": output_dir / CHART_NAME}
-    paths["json"].write_text(json.dumps(to_json(ev), indent=2), encoding="utf-8")
-    paths["markdown"].write_text(markdown_report(ev), encoding="utf-8")
+    write_text_atomic(paths["json"], json.dumps(to_json(ev), indent=2))
+    write_text_atomic(paths["markdown"], markdown_report(ev))
     write_chart(ev, paths["chart"])
     if getattr(ev, "predictions", None):
         from .error_pages import write_error_pages

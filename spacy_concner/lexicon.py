@@ -120,15 +120,16 @@ class TsvLexicon(Lexicon):
     def __init__(self, path: Union[str, Path]) -> None:
         self.path = Path(path)
         self.entries: Dict[str, Tuple[str, str]] = {}
-        with self.path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                line = line.rstrip("\n")
-                if not line.strip() or line.startswith("#"):
-                    continue
-                cols = line.split("\t")
-                if len(cols) < 2 or not cols[0].strip() or not cols[1].strip():
-                    raise ValueError(f"{self.path}:{lineno}: expected 'source<TAB>target', got {line!r}")
-                self.entries.setdefault(cols[0].strip().casefold(), (cols[0].strip(), cols[1].strip()))
+        from .errors import InputError
+        from .fileio import read_lines
+
+        for lineno, line in read_lines(self.path):
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) < 2 or not cols[0].strip() or not cols[1].strip():
+                raise InputError(f"{self.path}:{lineno}: expected 'source<TAB>target', got {line!r}; fix the line.")
+            self.entries.setdefault(cols[0].strip().casefold(), (cols[0].strip(), cols[1].strip()))
 
     def lookup(self, phrase: str, name: bool = False) -> Optional[str]:
         found = self.entries.get(phrase.casefold())

@@ -53,7 +53,7 @@ class DualContrastiveLoss:
         max_o_tokens: int = 64,
         max_entity_tokens: int = 256,
         positive_by: str = "tag",
-        distill_weight: float = 1.0,
+        distill_weight: float = 0.0,
         distill_temperature: float = 1.0,
         seed: int = 0,
     ) -> None:

@@ -89,6 +89,7 @@ def write_meta(
 ) -> Dict:
     evaluation = json.loads(Path(evaluation_path).read_text(encoding="utf-8"))
     meta = build_meta(evaluation, system, name, version, pipeline_info(pipeline))
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    from .fileio import write_text_atomic
+
+    write_text_atomic(output, json.dumps(meta, indent=2))
     return meta

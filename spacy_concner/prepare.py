@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import spacy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .conll import ReadStats, guess_spaces, normalize_tags, read_conll, sample_docs
 from .docdata import get_pair_id, set_pair
+from .errors import InputError
+from .fileio import read_docbin, read_lines, require_file, write_docbin, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ WIKIANN_DATASET = "wikiann"  # the Hugging Face Hub id (redirects to unimelb-nlp
 _TAG = re.compile(r"^(O|[BIES]-\S+)$")
 
 
-class PrepareError(ValueError):
+class PrepareError(InputError):
     """The input cannot be prepared; the message says what to pass instead."""
 
 
@@ -55,31 +57,35 @@ class SetStats:
 
 
 def sniff_format(path: Union[str, Path], n_lines: int = 200) -> str:
-    """Guess ``"docbin"``, ``"conll"`` or ``"text"`` for a file.
+    """Guess ``"docbin"``, ``"conll"``, ``"text"`` or ``"empty"`` for a file: the package's one sniffer.
 
-    CoNLL means every content line among the first ``n_lines`` has tab-separated columns, or
-    space-separated ones ending in a tag (``O`` or ``B-TYPE``...); anything else is text, one
-    sentence per line. Bad tags in a column file are then reported by the reader with a line.
+    CoNLL means that at least half of the content lines among the first ``n_lines`` have
+    tab-separated columns, or space-separated ones ending in a tag (``O`` or ``B-TYPE``...); running
+    text almost never does. Anything else is text, one sentence per line. The odd broken line of a
+    column file (one column, a bad tag) is then reported by the CoNLL reader with its line number.
+    A file with no content line (empty, or blank lines only) is ``"empty"``.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"Input file not found: {path}")
+    path = require_file(path)
     if path.suffix == ".spacy":
         return "docbin"
-    seen = 0
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line or line.startswith("# id = ") or line.startswith("-DOCSTART-"):
-                continue
-            tabbed = "\t" in line  # tabs never occur in running text: a column file, bad tags or not
-            cols = line.split("\t") if tabbed else line.split()
-            if len(cols) < 2 or not (tabbed or _TAG.match(cols[-1])):
-                return "text"
-            seen += 1
-            if seen >= n_lines:
-                break
-    return "conll" if seen else "text"
+    columns = content = 0
+    for _, line in read_lines(path):
+        line = line.strip()
+        if not line or line.startswith("# id = ") or line.startswith("-DOCSTART-"):
+            continue
+        content += 1
+        tabbed = "\t" in line  # tabs never occur in running text: a column file, bad tags or not
+        cols = line.split("\t") if tabbed else line.split()
+        columns += len(cols) >= 2 and bool(tabbed or _TAG.match(cols[-1]))
+        if content >= n_lines:
+            break
+    if not content:
+        return "empty"
+    return "conll" if columns and 2 * columns >= content else "text"
+
+
+def _empty_error(spec: Union[str, Path], what: str) -> PrepareError:
+    return PrepareError(f"{spec} is empty (no sentences in it); pass a file with {what}.")
 
 
 def _parse_wikiann_spec(spec: str) -> Optional[str]:
@@ -140,13 +146,17 @@ def read_labelled(spec: Union[str, Path], lang: str, vocab: Vocab, stats: ReadSt
     split = _parse_wikiann_spec(str(spec))
     if split is not None:
         return load_wikiann(lang, split, vocab, stats)
-    if sniff_format(spec) == "docbin":
-        docs = list(DocBin().from_disk(spec).get_docs(vocab))
-    elif sniff_format(spec) == "conll":
+    fmt = sniff_format(spec)
+    if fmt == "docbin":
+        docs = read_docbin(spec, vocab)
+    elif fmt == "conll":
         return list(read_conll(spec, lang, vocab, stats=stats))
+    elif fmt == "empty":
+        raise _empty_error(spec, "one token<TAB>tag per line")
     else:
         raise PrepareError(
-            f"{spec} does not look like a CoNLL/IOB file (token<TAB>tag per line, tags O or B-/I-/E-/S-TYPE)."
+            f"{spec} does not look like a CoNLL/IOB file (token<TAB>tag per line, tags O or B-/I-/E-/S-TYPE); "
+            "unlabelled text goes to --unlabelled."
         )
     for i, doc in enumerate(docs):  # CoNLL and WikiAnn readers count themselves
         if get_pair_id(doc) is None:
@@ -175,18 +185,19 @@ def read_unlabelled(spec: Union[str, Path], lang: str, vocab: Vocab, stats: SetS
         source: Iterable[Doc] = load_wikiann(lang, split, vocab)
     elif sniff_format(spec) in ("conll", "docbin"):
         source = read_labelled(spec, lang, vocab, ReadStats())
+    elif sniff_format(spec) == "empty":
+        raise _empty_error(spec, "one sentence per line")
     else:
         source = []
         tokenizer = _tokenizer_for(lang)
-        with Path(spec).open(encoding="utf-8") as fh:
-            for line in fh:
-                text = line.strip()
-                if not text:
-                    stats.skipped_lines += 1
-                    continue
-                tokens = tokenizer(text)
-                doc = Doc(vocab, words=[t.text for t in tokens], spaces=[bool(t.whitespace_) for t in tokens])
-                source.append(set_pair(doc, f"{lang}-unlabelled-{len(source):06d}", lang))
+        for _, line in read_lines(spec):
+            text = line.strip()
+            if not text:
+                stats.skipped_lines += 1
+                continue
+            tokens = tokenizer(text)
+            doc = Doc(vocab, words=[t.text for t in tokens], spaces=[bool(t.whitespace_) for t in tokens])
+            source.append(set_pair(doc, f"{lang}-unlabelled-{len(source):06d}", lang))
     docs = []
     for doc in source:
         stats.ignored_tags += sum(1 for t in doc if t.ent_iob_ in ("B", "I"))
@@ -215,19 +226,24 @@ def restrict_labels(docs: Iterable[Doc], labels: Optional[Sequence[str]]) -> Dic
     return dropped
 
 
+def check_labels_occur(docs: Sequence[Doc], labels: Sequence[str], spec: Union[str, Path]) -> None:
+    """A requested label that no entity in the data carries is a typo: an error listing what is there."""
+    found = _count_entities(docs)
+    missing = [label for label in labels if label not in found]
+    if missing:
+        there = ", ".join(f"{k} {v}" for k, v in found.items()) or "no entities at all"
+        raise PrepareError(
+            f"--labels {','.join(missing)}: never occurs in {spec} (labels there: {there}); "
+            "check the spelling or drop it from --labels."
+        )
+
+
 def _count_entities(docs: Sequence[Doc]) -> Dict[str, int]:
     counts: Dict[str, int] = {}
     for doc in docs:
         for ent in doc.ents:
             counts[ent.label_] = counts.get(ent.label_, 0) + 1
     return dict(sorted(counts.items()))
-
-
-def write_docbin(docs: Sequence[Doc], path: Union[str, Path]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    DocBin(docs=docs, store_user_data=True).to_disk(path)
-    return path
 
 
 def prepare_labelled(
@@ -238,7 +254,9 @@ def prepare_labelled(
     read = ReadStats()
     docs = read_labelled(spec, lang, vocab, read)
     if not docs:
-        raise PrepareError(f"No sentences in {spec}")
+        raise _empty_error(spec, "one token<TAB>tag per line")
+    if labels and kind == "train":
+        check_labels_occur(docs, labels, spec)
     sampled = sample_docs(docs, n if n and n > 0 else None, seed)
     if n and n > len(docs):
         logger.warning("%s: asked for %d sentences, the file has only %d: using all", spec, n, len(docs))
@@ -256,7 +274,7 @@ def prepare_unlabelled(spec: Union[str, Path], lang: str, output: Union[str, Pat
     stats = SetStats(path=str(output), lang=lang, kind="unlabelled")
     docs = read_unlabelled(spec, lang, vocab, stats)
     if not docs:
-        raise PrepareError(f"No sentences in {spec}")
+        raise _empty_error(spec, "one sentence per line")
     stats.sentences, stats.tokens = len(docs), sum(len(d) for d in docs)
     write_docbin(docs, output)
     return stats
@@ -288,20 +306,24 @@ def prepare(
         out.append(prepare_labelled(spec, lang, output_dir / lang / "test.spacy", "test", vocab, labels=labels))
     for lang, spec in unlabelled:
         out.append(prepare_unlabelled(spec, lang, output_dir / lang / "unlabelled.spacy", vocab))
-    (output_dir / "prepare_stats.json").write_text(
-        json.dumps([asdict(s) for s in out], indent=2), encoding="utf-8"
-    )
+    write_text_atomic(output_dir / "prepare_stats.json", json.dumps([asdict(s) for s in out], indent=2))
     return out
 
 
 def parse_lang_pairs(values: Sequence[str], what: str) -> List[Tuple[str, str]]:
     """``["de=path", ...]`` -> ``[("de", "path"), ...]`` with a clear error for a bad item."""
-    pairs = []
+    pairs: List[Tuple[str, str]] = []
     for value in values:
         lang, sep, path = value.partition("=")
         if not sep or not lang or not path:
             raise PrepareError(f"{what} must be given as LANG=PATH (e.g. de=corpus/de/test.iob), got {value!r}")
-        pairs.append((lang.strip(), path.strip()))
+        lang, path = lang.strip(), path.strip()
+        given = dict(pairs)
+        if lang in given:
+            raise PrepareError(
+                f"{what}: language {lang!r} given twice ({given[lang]} and {path}); pass one file per language."
+            )
+        pairs.append((lang, path))
     return pairs
 
 
@@ -329,18 +351,26 @@ def format_stats(stats: Sequence[SetStats]) -> str:
 def read_texts(paths: Sequence[Union[str, Path]], lang: str = "xx") -> List[str]:
     """Raw sentence texts of DocBins, CoNLL files (words joined as the DocBins will hold them),
     plain text files (one per line) or directories of DocBins: what an encoder's tokenizer sees."""
+    return [text for texts in read_texts_by_file(paths, lang).values() for text in texts]
+
+
+def read_texts_by_file(paths: Sequence[Union[str, Path]], lang: str = "xx") -> Dict[str, List[str]]:
+    """:func:`read_texts`, kept apart per file (a directory stands for every DocBin below it),
+    so that checks can sample every input file, not only the first."""
     vocab = Vocab()
-    texts: List[str] = []
     files: List[Path] = []
-    for path in map(Path, paths):  # a directory stands for all DocBins below it
+    for path in map(Path, paths):
         files.extend(sorted(path.rglob("*.spacy")) if path.is_dir() else [path])
+    by_file: Dict[str, List[str]] = {}
     for path in files:
         fmt = sniff_format(path)
         if fmt == "docbin":
-            texts.extend(d.text for d in DocBin().from_disk(path).get_docs(vocab))
+            texts = [d.text for d in read_docbin(path, vocab)]
         elif fmt == "conll":
-            texts.extend(d.text for d in read_conll(path, lang, vocab))
-        else:
-            with Path(path).open(encoding="utf-8") as fh:
-                texts.extend(line.strip() for line in fh if line.strip())
-    return texts
+            texts = [d.text for d in read_conll(path, lang, vocab)]
+        elif fmt == "text":
+            texts = [line.strip() for _, line in read_lines(path) if line.strip()]
+        else:  # an empty file holds no text
+            texts = []
+        by_file.setdefault(str(path), []).extend(texts)
+    return by_file

@@ -271,7 +271,12 @@ def target_nlp(lang: str) -> Language:
         try:
             _BLANK[lang] = spacy.blank(lang)
         except ImportError as err:
-            raise ValueError(f"spaCy has no tokenizer for language {lang!r}: {err}") from None
+            from .errors import InputError
+
+            raise InputError(
+                f"Unknown language code {lang!r}: spaCy has no tokenizer for it. Use an ISO 639-1 code "
+                "spaCy knows (de, es, nl, ...; see spacy.util.registry.languages)."
+            ) from None
     return _BLANK[lang]
 
 

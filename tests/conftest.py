@@ -4,8 +4,11 @@ The tiny BERT (2 layers, width 32) gets a WordPiece vocabulary trained with ``to
 the corpus/ text, and is saved with ``save_pretrained``; nothing is downloaded.
 """
 import os
+import subprocess
+import sysconfig
+import venv
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import pytest
 
@@ -49,7 +52,8 @@ def build_tiny_bert(out_dir: Path, hidden: int = 32, layers: int = 2, vocab_size
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
         special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
     )
-    fast = BertTokenizerFast(tokenizer_object=tok, do_lower_case=False)
+    # model_max_length as real checkpoints set it: spacy-transformers truncates longer windows to it
+    fast = BertTokenizerFast(tokenizer_object=tok, do_lower_case=False, model_max_length=256)
     fast.save_pretrained(str(out_dir))
     torch.manual_seed(0)
     config = BertConfig(
@@ -59,6 +63,64 @@ def build_tiny_bert(out_dir: Path, hidden: int = 32, layers: int = 2, vocab_size
     )
     BertModel(config).save_pretrained(str(out_dir))
     return out_dir
+
+
+def _is_dev_copy_of_ours(name: str) -> bool:
+    """Entries of the development site-packages that put *this* spacy-concner on the path."""
+    low = name.lower()
+    return "spacy_concner" in low or "spacy-concner" in low or low.endswith((".pth", ".egg-link"))
+
+
+def fresh_venv(env_dir: Path, wheels: Sequence[Path]) -> Path:
+    """A new virtual environment with ``wheels`` installed (``--no-deps``); returns its python.
+
+    Third-party dependencies (torch, spaCy, ...) are borrowed from this environment through a
+    folder of links to its site-packages, *minus* every trace of the development copy of
+    spacy-concner (package, editable finder, dist-info, .pth files), so what loads there can
+    only come from the installed wheels.
+    """
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    deps = env_dir.parent / f"{env_dir.name}-shared-deps"
+    deps.mkdir()
+    dev_site = Path(sysconfig.get_paths()["purelib"])
+    for entry in dev_site.iterdir():
+        if not _is_dev_copy_of_ours(entry.name):
+            (deps / entry.name).symlink_to(entry)
+    site = Path(run_clean([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    (site / "shared_deps.pth").write_text(f"{deps}\n")
+    run_clean([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", *map(str, wheels)])
+    return py
+
+
+def run_clean(cmd: Sequence[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run without PYTHONPATH (which points at the source tree in development) and offline."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONHASHSEED="0")
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, env=env, **kwargs)
+    assert proc.returncode == 0, f"{cmd}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+    return proc
+
+
+#: Python run inside a fresh venv: fails unless spacy_concner and its one distribution come from it.
+ONLY_INSTALLED_COPY = """
+import importlib.metadata, sys, spacy_concner
+env = {env!r}
+assert spacy_concner.__file__.startswith(env), spacy_concner.__file__
+ours = [d for d in importlib.metadata.distributions()
+        if (d.metadata["Name"] or "").lower().replace("_", "-") == "spacy-concner"]
+assert len(ours) == 1 and str(ours[0].locate_file("")).startswith(env), [str(d.locate_file("")) for d in ours]
+"""
+
+
+@pytest.fixture(autouse=True)
+def fixed_seeds():
+    """Every test starts from the same random state (random, numpy, torch), so model set-up
+    (thinc heads initialise from numpy's global generator) never depends on test order."""
+    from spacy.util import fix_random_seed
+
+    fix_random_seed(0)
+    yield
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +147,23 @@ def corpus_docbins(tmp_path_factory) -> Dict[str, Path]:
         db.to_disk(target)
         paths[key] = target
     return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory, tiny_bert, corpus_docbins) -> Path:
+    """An initialised (untrained) transformer + concner pipeline saved to disk, labels LOC/ORG/PER
+    (and MISC): enough to load, tag, annotate and export, fast."""
+    import spacy
+
+    from spacy_concner.readers import create_paired_corpus
+
+    config = spacy.util.load_config(ROOT / "configs" / "concner.cfg", overrides={
+        "paths.transformer": str(tiny_bert), "components.concner.model.proj_hidden": 16,
+        "components.concner.model.proj_width": 8,
+    }, interpolate=True)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    examples = list(create_paired_corpus(corpus_docbins["en/train"])(nlp))[:20]
+    nlp.initialize(lambda: examples)
+    out = tmp_path_factory.mktemp("pipeline") / "model"
+    nlp.to_disk(out)
+    return out

@@ -33,8 +33,8 @@ def test_200_random_batches_keep_pairs_and_examples():
         unit = rng.choice(["words", "examples"])
         if unit == "examples":
             size = rng.randint(4, 20)
-        batcher = configure_paired_batcher(size=size, unit=unit, seed=rng.randint(0, 99),
-                                           bucket_buffer=rng.choice([0, 0, 3, 50]))
+        bucket = rng.choice([0, 0, 3, 50])
+        batcher = configure_paired_batcher(size=size, unit=unit, seed=rng.randint(0, 99), bucket=bucket)
         batches = list(batcher(examples))
         n_batches += len(batches)
         seen = Counter(id(eg) for batch in batches for eg in batch)
@@ -84,26 +84,36 @@ def test_bad_unit():
         configure_paired_batcher(size=10, unit="tokens")
 
 
-def _padding_share(batches) -> float:
-    slots = sum(max(len(eg) for eg in b) * len(b) for b in batches)
-    return 1 - sum(len(eg) for b in batches for eg in b) / slots
+def _padded(batches):
+    """Padded slots / real tokens: what a transformer computes on, over what it needs."""
+    return sum(max(len(eg) for eg in b) * len(b) for b in batches) / sum(len(eg) for b in batches for eg in b)
 
 
-def test_bucketing_cuts_padding_and_keeps_everything():
-    rng = random.Random(5)
+def _similar_length_pairs(rng: random.Random, n_pairs: int):
+    """Pairs whose translations are as long as their source (give or take a word), like real ones."""
     examples = []
-    for p in range(300):
-        doc = set_pair(Doc(NLP.vocab, words=["w"] * rng.randint(1, 60)), f"p{p}", "en")
-        examples.append(Example(doc, doc))
-    plain = list(configure_paired_batcher(size=200, seed=0)(examples))
-    bucketed = list(configure_paired_batcher(size=200, seed=0, bucket_buffer=100)(examples))
-    assert sorted(id(e) for b in bucketed for e in b) == sorted(id(e) for e in examples)
-    assert _padding_share(plain) > 0.3 and _padding_share(bucketed) < 0.5 * _padding_share(plain)
-    # batches of a window are shuffled: the epoch does not run from short to long sentences
-    firsts = [max(len(eg) for eg in b) for b in bucketed[:10]]
-    assert firsts != sorted(firsts)
+    for p in range(n_pairs):
+        n = rng.randint(2, 30)
+        for lang in ["en"] + rng.sample(["de", "es", "nl"], rng.randint(0, 3)):
+            doc = set_pair(Doc(NLP.vocab, words=[f"w{i}" for i in range(n + rng.randint(-1, 1))]), f"p{p}", lang)
+            examples.append(Example(doc, doc))
+    rng.shuffle(examples)
+    return examples
 
 
-def test_bad_bucket_buffer():
-    with pytest.raises(ValueError, match="bucket_buffer"):
-        configure_paired_batcher(size=10, bucket_buffer=-1)
+def test_bucketing_cuts_padding_keeps_pairs_and_is_seeded():
+    examples = _similar_length_pairs(random.Random(2), 400)
+    plain = list(configure_paired_batcher(size=300, seed=0)(examples))
+    bucketed = configure_paired_batcher(size=300, seed=0, bucket=400)
+    first, second = list(bucketed(examples)), list(bucketed(examples))
+    assert _padded(plain) > 1.4 and _padded(first) < 1.15  # sentences of 1-30 words, whole set in one window
+    for batch in first:
+        ids = Counter(get_pair_id(eg.reference) for eg in batch)
+        assert all(n == sum(get_pair_id(e.reference) == p for e in examples) for p, n in ids.items())
+    lengths = [max(len(eg) for eg in b) for b in first]
+    assert lengths != sorted(lengths)  # batch order shuffled, not short-to-long
+    again = list(configure_paired_batcher(size=300, seed=0, bucket=400)(examples))
+    assert [[id(e) for e in b] for b in again] == [[id(e) for e in b] for b in first]
+    assert [[id(e) for e in b] for b in second] != [[id(e) for e in b] for b in first]
+    with pytest.raises(ValueError, match="bucket"):
+        configure_paired_batcher(size=10, bucket=-1)

@@ -99,3 +99,19 @@ def test_release_gradients_same_updates_without_kept_gradients(tiny_bert, paired
     start = dict(AutoModel.from_pretrained(str(tiny_bert)).named_parameters())
     query = "encoder.layer.0.attention.self.query.weight"
     assert not torch.allclose(dict(released.named_parameters())[query], start[query])  # it did train
+
+
+def test_autocast_auto_follows_the_hardware(monkeypatch):
+    """"auto": bfloat16 where the device has it natively, float32 (no autocast) elsewhere."""
+    from spacy_concner import callbacks
+
+    seen = []
+    module = torch.nn.Linear(4, 4)
+    original = module.forward
+    module.forward = lambda x: {"y": (seen.append(torch.is_autocast_enabled("cpu")), original(x))[1]}
+    callbacks.autocast_forward(module, None)
+    for native in (True, False):
+        monkeypatch.setattr(callbacks, "native_bfloat16", lambda device, native=native: native)
+        out = module(torch.ones(2, 4))
+        assert out["y"].dtype == torch.float32
+    assert seen == [True, False]

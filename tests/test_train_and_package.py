@@ -1,21 +1,21 @@
 """End to end: `spacy train` fits the sample corpus; `spacy package` gives a wheel that loads.
 
 The package test installs the model wheel and our own wheel with ``--no-deps`` into a fresh
-virtual environment. Third-party dependencies (torch, spaCy, ...) are made visible from this
-environment through a path file, so the check is that *our* two wheels are complete: the
-pipeline loads from the installed model package with ``spacy.load(name)`` and finds the
-concner factory through the installed spacy-concner entry points, not this source tree.
+virtual environment (conftest.fresh_venv). Third-party dependencies (torch, spaCy, ...) are
+borrowed from this environment with every trace of the development copy of spacy-concner
+removed, so the check is that *our* two wheels are complete: the pipeline loads from the
+installed model package with ``spacy.load(name)`` and finds the concner factory through the
+installed spacy-concner entry points, not this source tree.
 """
 import json
 import os
 import subprocess
 import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
 import spacy
+from conftest import ONLY_INSTALLED_COPY, fresh_venv, run_clean
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = [
@@ -88,18 +88,13 @@ def test_spacy_package_wheel_loads_in_fresh_venv(trained, tmp_path):
     our_wheel = next((tmp_path / "ours").glob("spacy_concner-*.whl"))
 
     env_dir = tmp_path / "fresh"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    py = env_dir / "bin" / "python"
-    site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
-    (site / "shared_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(our_wheel), str(model_wheel)])
+    py = fresh_venv(env_dir, [our_wheel, model_wheel])
     check = (
-        "import json, sys, spacy, spacy_concner\n"
-        f"assert spacy_concner.__file__.startswith({str(env_dir)!r}), spacy_concner.__file__\n"
+        ONLY_INSTALLED_COPY.format(env=str(env_dir)) + "import json, spacy\n"
         "nlp = spacy.load('xx_concner_test')\n"
         f"print(json.dumps([[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe({TEXTS!r})]))\n"
     )
-    got = json.loads(_run([str(py), "-c", check], cwd=str(tmp_path)).stdout.strip().splitlines()[-1])
+    got = json.loads(run_clean([str(py), "-c", check], cwd=str(tmp_path)).stdout.strip().splitlines()[-1])
     assert [[tuple(e) for e in d] for d in got] == expected
     packaged_meta = json.loads(next(dist.rglob("xx_concner_test/meta.json")).read_text())
     requirements = [r.split(">")[0].split("=")[0] for r in packaged_meta["requirements"]]

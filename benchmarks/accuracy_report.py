@@ -1,0 +1,339 @@
+"""The accuracy benchmark's report: ``accuracy.json``, ``accuracy.md`` and ``accuracy.png``.
+
+Written from finished runs only (``accuracy.py`` decides which runs match the settings); every
+number in the markdown comes from the runs' ``result.json`` files and the reference file, and the
+words (title, labels, languages, engines) from the arguments and the data.
+"""
+import argparse
+import os
+import platform
+import shlex
+import statistics
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+from accuracy_protocol import comparison_table, comparisons, git_commit, load_reference
+
+SYSTEMS = ["source-only", "source+translations", "concner", "concner+distill"]
+
+
+def mean_std(values: Sequence[float]) -> Dict[str, Any]:
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else None,
+            "n": len(values), "values": list(values)}
+
+
+def groups_of(langs: List[str], focus: List[str]) -> Dict[str, List[str]]:
+    """Mean columns: all languages, and the focus languages (e.g. the paper's de/bg/hu) if a strict subset."""
+    groups = {"mean": list(langs)}
+    if focus and set(focus) < set(langs):
+        groups["mean " + "/".join(focus)] = list(focus)
+    return groups
+
+
+def aggregate(results: List[Dict[str, Any]], langs: List[str], groups: Dict[str, List[str]]) -> Dict[str, Any]:
+    table: Dict[str, Any] = {}
+    for system in SYSTEMS:
+        runs = sorted((r for r in results if r["system"] == system), key=lambda r: r["seed"])
+        if not runs:
+            continue
+        row = {lang: mean_std([r["f1"][lang] for r in runs]) for lang in langs}
+        for name, members in groups.items():
+            row[name] = mean_std([statistics.fmean(r["f1"][l] for l in members) for r in runs])
+        row["seeds"] = [r["seed"] for r in runs]
+        table[system] = row
+    return table
+
+
+def fmt(cell: Dict[str, Any]) -> str:
+    std = f" ± {100 * cell['std']:.1f}" if cell["std"] is not None else ""
+    return f"{100 * cell['mean']:.1f}{std}"
+
+
+def canonical_command(args: argparse.Namespace, seeds: List[int]) -> str:
+    """The flags that differ from the (dataset) defaults: what reproduces the runs."""
+    flags = [f"--dataset {args.dataset}"]
+    skip = {"seeds", "systems", "runs", "out", "cache", "report_only", "help", "dataset", "full_encoder",
+            "distill_steps", "distill_epochs", "parser"}
+    for action in args.parser._actions:
+        dest = action.dest
+        if dest in skip or not action.option_strings:
+            continue
+        value = getattr(args, dest)
+        default = args.defaults.get(dest, action.default)
+        if dest in ("data", "reference") and value == (Path(default) if Path(default).is_absolute()
+                                                        else (Path(__file__).resolve().parent.parent / default).resolve()):
+            continue
+        if dest == "steps" and args.epochs is not None or value == default or value is None:
+            continue
+        if isinstance(action, argparse._StoreTrueAction) or isinstance(action, argparse._StoreFalseAction):
+            flags.append(action.option_strings[0])
+        else:
+            vals = value if isinstance(value, list) else [value]
+            flags.append(" ".join([action.option_strings[0]] + [shlex.quote(str(v)) for v in vals]))
+    for dest, base in (("distill_epochs", "epochs"), ("distill_steps", "steps")):
+        if getattr(args, dest) is not None and getattr(args, dest) != getattr(args, base):
+            flags.append(f"--{dest.replace('_', '-')} {getattr(args, dest)}")
+    return " ".join(["python benchmarks/accuracy.py --seeds", *map(str, seeds), *flags])
+
+
+def run_rows(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One row per run: budget, English dev F1 of the selected model, its step, and convergence."""
+    rows = []
+    for r in sorted(results, key=lambda r: (r["seed"], SYSTEMS.index(r["system"]))):
+        dev = r.get("dev_en") or {}
+        plan = r.get("plan") or {}
+        rows.append({"system": r["system"], "seed": r["seed"], "train_seed": plan.get("seed"),
+                     "steps": plan.get("steps"), "epochs": plan.get("epochs"), "train_words": plan.get("train_words"),
+                     "train_seconds": r["train_seconds"], "eval_seconds": r["eval_seconds"],
+                     "dev_en_f1": dev.get("dev_f1"), "selected_step": dev.get("selected_step"),
+                     "still_rising": dev.get("still_rising"), "last_quarter_gain": dev.get("last_quarter_gain"),
+                     "dev_curve": dev.get("curve"), "f1": r["f1"], "f1_strict": r["f1_strict"]})
+    return rows
+
+
+def engines(seeds: Dict[str, Any]) -> Dict[str, str]:
+    out: Dict[str, str] = {}
+    for info in seeds.values():
+        for lang, t in info["translations"].items():
+            out.setdefault(lang, t.get("engine", {}).get("engine") if isinstance(t.get("engine"), dict) else t.get("engine"))
+    return out
+
+
+def identical_translations(prep: Path) -> Dict[str, Dict[str, int]]:
+    """Per language: kept translations whose words equal their English source's (they teach the
+    translation-contrastive term nothing, and duplicate the source in the CE data)."""
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    from spacy_concner.docdata import get_pair_id
+
+    vocab = Vocab()
+    source = {get_pair_id(d): [t.text for t in d]
+              for d in DocBin().from_disk(prep / "data" / "en" / "train.spacy").get_docs(vocab)}
+    out = {}
+    for path in sorted((prep / "translations").glob("*.spacy")):
+        docs = list(DocBin().from_disk(path).get_docs(vocab))
+        same = sum(source.get(get_pair_id(d)) == [t.text for t in d] for d in docs)
+        out[path.stem] = {"identical": same, "kept": len(docs)}
+    return out
+
+
+def build_report(args: argparse.Namespace, settings: Dict[str, Any], shared_stats: List[Dict[str, Any]],
+                 results: List[Dict[str, Any]], command: str) -> Dict[str, Any]:
+    from spacy_concner.package_meta import describe_encoder
+    import json
+
+    seeds = sorted({r["seed"] for r in results})
+    seed_info = {str(s): json.loads((args.runs / f"seed{s}" / "seed_info.json").read_text(encoding="utf-8"))
+                 for s in seeds}
+    for info in seed_info.values():
+        info["identical_translations"] = identical_translations(Path(info["prepared"]))
+    encoder = describe_encoder(Path(seed_info[str(seeds[0])]["prepared"]) / "encoder")
+    encoder = encoder.split(", vocabulary pruned")[0] + ", vocabulary pruned (losslessly) to each run's text"
+    groups = groups_of(args.langs, args.focus_langs)
+    columns = args.langs + list(groups)
+    expected = [(s, x) for s in sorted(set(args.seeds) | set(seeds)) for x in args.systems]
+    done = {(r["seed"], r["system"]) for r in results}
+    return {
+        "title": args.title,
+        "command": canonical_command(args, seeds),
+        "written_by": command,
+        "code": git_commit(),  # of the report; each run's own is in run_code
+        "run_code": sorted({(r.get("code") or {}).get("commit") or "not recorded" for r in results}),
+        "languages": args.langs,
+        "groups": groups,
+        "columns": columns,
+        "settings": settings,
+        "encoder": encoder,
+        "engines": engines(seed_info),
+        "labels": sorted({k for s in shared_stats if s["kind"] == "test" for k in s["entities"]}),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "test_sentences": {s["lang"]: s["sentences"] for s in shared_stats if s["kind"] == "test"},
+        "dev_sentences": next(s["sentences"] for s in shared_stats if s["kind"] == "dev"),
+        "shared_sets": shared_stats,
+        "seeds": seed_info,
+        "finished": [f"seed {s} {x}" for s, x in expected if (s, x) in done],
+        "pending": [f"seed {s} {x}" for s, x in expected if (s, x) not in done],
+        "table": aggregate(results, args.langs, groups),
+        "comparisons": comparisons(results, columns, groups),
+        "reference": load_reference(args.reference),
+        "runs": run_rows(results),
+    }
+
+
+def table_lines(report: Dict[str, Any]) -> List[str]:
+    cols = report["columns"]
+    lines = ["| system | " + " | ".join(cols) + " | seeds |", "|---|" + "---:|" * len(cols) + "---|"]
+    for system, row in report["table"].items():
+        lines.append(f"| {system} | " + " | ".join(fmt(row[c]) for c in cols) + f" | {len(row['seeds'])} |")
+    ref = report["reference"]
+
+    def ref_cell(col: str) -> str:
+        members = report["groups"].get(col, [col])
+        if not all(l in ref["f1"] for l in members):
+            return "–"
+        return f"*{100 * statistics.fmean(ref['f1'][l] for l in members):.2f}*"
+
+    lines.append(f"| *{ref['name']}* | " + " | ".join(ref_cell(c) for c in cols) + " | – |")
+    return lines
+
+
+def run_lines(report: Dict[str, Any]) -> List[str]:
+    lines = ["| seed | system | train seed | steps | passes | English dev F1 (selected) | selected step | "
+             "still rising in the last quarter? | train s |", "|---:|---|---:|---:|---:|---:|---:|---|---:|"]
+    for r in report["runs"]:
+        rising = {True: f"**yes** (+{r['last_quarter_gain']})", False: f"no ({r['last_quarter_gain']:+})"
+                  if r["last_quarter_gain"] is not None else "no", None: "n/a"}[r["still_rising"]]
+        dev = f"{r['dev_en_f1']:.1f}" if r["dev_en_f1"] is not None else "–"
+        lines.append(f"| {r['seed']} | {r['system']} | {r['train_seed']} | {r['steps']} | {r['epochs'] or '–'} | {dev} | "
+                     f"{r['selected_step']} | {rising} | {r['train_seconds']:.0f} |")
+    return lines
+
+
+def target_lines(report: Dict[str, Any]) -> List[str]:
+    """The issue's target: the shipped system ≥ +3 F1 over the better baseline on the focus mean, every language > 0."""
+    table = report["table"]
+    focus = next((g for g in report["groups"] if g != "mean"), "mean")
+    if not all(s in table for s in ("source-only", "source+translations", "concner+distill")):
+        return ["- not every system has finished yet: no answer."]
+    out = []
+    for col in [focus] + [l for l in report["languages"]]:
+        best = max(("source-only", "source+translations"), key=lambda b: table[b][col]["mean"])
+        margin = 100 * (table["concner+distill"][col]["mean"] - table[best][col]["mean"])
+        out.append(f"- {col}: concner+distill {margin:+.1f} F1 vs the better baseline ({best}) on the seed means.")
+    return out
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    s = report["settings"]
+    seeds = sorted({x for row in report["table"].values() for x in row["seeds"]})
+    ref = report["reference"]
+    budget = (f"{s['epochs']} passes over each system's training data (student: {s['distill_epochs']})"
+              if s["epochs"] is not None else f"{s['steps']} steps (student: {s['distill_steps']})")
+    code = report["code"]
+    lines = [
+        f"# Accuracy benchmark: {report['title']} ({', '.join(report['languages'])})",
+        "",
+        f"Entity-level micro F1 (%, seqeval IOB2 default mode), mean ± sample std over the finished seeds "
+        f"({', '.join(map(str, seeds))}). Encoder (our rows): {report['encoder']}. Labels: "
+        f"{', '.join(report['labels'])}.",
+        "",
+        f"**Status:** {len(report['finished'])} run(s) finished, {len(report['pending'])} pending"
+        + (f" ({', '.join(report['pending'])}): every number below is partial." if report["pending"] else "."),
+        "",
+        "Produced with (from the repository root; report written at commit "
+        f"`{(code['commit'] or '?')[:12]}`{' with uncommitted changes' if code['dirty'] else ''}, runs made at "
+        + ", ".join(f"`{c[:12]}`" for c in report["run_code"]) + "):",
+        "",
+        "```",
+        report["command"],
+        "```",
+        "",
+        f"(tables last written by `{report['written_by']}`)",
+        "",
+        *table_lines(report),
+        "",
+        f"*{ref['name']}*: {ref['label']}. An orientation point, not a comparison.",
+        "",
+        "## Does ConCNER beat the baselines, and the student its teacher?",
+        "",
+        "Paired per-seed differences (same seed = same English sample, subsets and initialisation), mean and 95% "
+        "t-interval [low, high] (n − 1 degrees of freedom). \"beats\" only when the interval lies above 0, "
+        "\"below\" when it lies below 0; otherwise the difference is within the seed spread. Per-seed values are in "
+        "`accuracy.json` (`comparisons`).",
+        "",
+        *comparison_table(report["comparisons"], report["columns"]),
+    ]
+    lines += ["", "Target (the shipped system, concner+distill, ≥ +3 F1 over the better baseline on the "
+              "focus mean, every language positive):", "", *target_lines(report), "",
+              "## Runs: budget and convergence (English dev only)", "",
+              f"English dev F1 (%) of the selected `model-best` on {report['dev_sentences']} English dev sentences and "
+              "the step it came from. \"Still rising\": the best dev F1 in the last quarter of the steps beats the best "
+              "before it by ≥ 0.5 F1, i.e. the budget was too small for that run.", "",
+              *run_lines(report), "",
+              "## Setup", "",
+              f"- Source: {s['n_source']} sentences of `{s['data']}/en/train.txt` sampled with the run's seed; the seed "
+              "also sets initialisation and batch order. The distillation student trains with seed + "
+              f"{s['student_seed_offset']}.",
+              "- Translations (engine per language): " + ", ".join(f"{l} {e}" for l, e in report["engines"].items())
+              + "; marker label projection (kept sentences per seed in `accuracy.json`). Translations identical to "
+              "their English source (word for word), per seed: " + "; ".join(
+                  f"seed {seed}: " + ", ".join(f"{l} {v['identical']}/{v['kept']}"
+                                               for l, v in info["identical_translations"].items())
+                  for seed, info in report["seeds"].items()) + ".",
+              f"- Unlabelled target text for distillation: {s['n_unlabelled'] or 'all'} sentences per language of "
+              f"`{{lang}}/unlabeled.txt`, sampled once with seed {s['subset_seed']}.",
+              "- Test: " + ", ".join(f"{l} {n}" for l, n in report["test_sentences"].items())
+              + f" sentences of `{{lang}}/test.txt`, a fixed subset drawn with seed {s['subset_seed']}, the same for "
+              "every run.",
+              f"- Model selection: `model-best` on {report['dev_sentences']} English dev sentences; no target-language "
+              "labels are used in training, selection or any setting.",
+              f"- Training: {budget}, batches of {s['batch_words']} words, the configs' optimizer (AdamW), learning rate {s['learn_rate']} with "
+              f"linear warm-up ({s['warmup'] if s['warmup'] is not None else '10% of the steps'}) and decay, "
+              f"{s['evals']} English dev evaluations per run; input word embeddings "
+              f"{'frozen' if s['freeze_embeddings'] else 'trained'}; encoder forward in "
+              f"{s.get('autocast') or 'float32'}; ConCNER λ_label = {s['lambda_label']}, "
+              f"λ_trans = {s['lambda_trans']}, τ = {s['tau']}; distillation student "
+              f"{'with' if s['distill_source'] else 'without'} source CE, starting from the "
+              f"{'teacher' if s['student_init'] == 'teacher' else 'pretrained'} encoder with a fresh tagging head.",
+              f"- Encoder: {report['encoder']} (identical segmentation and hidden states to the full model on those "
+              "texts, checked at build time; no labels involved).",
+              f"- Machine: {report['machine']['platform']}, {report['machine']['cpus']} CPUs, shared; training seconds "
+              "are indicative only.",
+              "", "![chart](accuracy.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def write_chart(report: Dict[str, Any], path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    groups = report["columns"]
+    ref = report["reference"]
+    rows = [(name, row) for name, row in report["table"].items()] + [(ref["name"], None)]
+    n = len(rows)
+    width = 0.8 / n
+    fig = Figure(figsize=(10, 4.8), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for i, (name, row) in enumerate(rows):
+        xs = [j + (i - (n - 1) / 2) * width for j in range(len(groups))]
+        if row is None:
+            vals = [statistics.fmean(ref["f1"][l] for l in report["groups"].get(g, [g]))
+                    if all(l in ref["f1"] for l in report["groups"].get(g, [g])) else 0 for g in groups]
+            heights, errs, label = [100 * v for v in vals], None, f"{name} (different encoder)"
+        else:
+            heights = [100 * row[g]["mean"] for g in groups]
+            errs = [100 * (row[g]["std"] or 0) for g in groups]
+            label = f"{name} (n={len(row['seeds'])})"
+        bars = ax.bar(xs, heights, width * 0.9, yerr=errs, capsize=2, label=label,
+                      color="C7" if row is None else f"C{SYSTEMS.index(name)}", alpha=0.4 if row is None else 0.95,
+                      hatch="//" if row is None else None)
+        ax.bar_label(bars, labels=[f"{h:.1f}" if h else "" for h in heights], fontsize=6, padding=2, rotation=90)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(groups, fontsize=8)
+    ax.set_ylabel("entity F1 (%), seqeval")
+    ax.set_ylim(0, 100)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    seeds = sorted({s for row in report["table"].values() for s in row["seeds"]})
+    partial = " — PARTIAL" if report["pending"] else ""
+    ax.set_title(f"{report['title']} from {report['settings']['n_source']} English sentences, mean ± std over "
+                 f"{len(seeds)} seed(s){partial}\nencoder: {report['encoder']}", fontsize=8.5)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def write_results(args: argparse.Namespace, settings: Dict[str, Any], shared_stats: List[Dict[str, Any]],
+                  results: List[Dict[str, Any]], command: str) -> None:
+    import json
+
+    report = build_report(args, settings, shared_stats, results, command)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / f"accuracy.json.{os.getpid()}.tmp"  # parallel workers may write at the same time
+    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(args.out / "accuracy.json")
+    (args.out / "accuracy.md").write_text(markdown(report), encoding="utf-8")
+    write_chart(report, args.out / "accuracy.png")
+    print(f"wrote {args.out}/accuracy.json, accuracy.md, accuracy.png", flush=True)

@@ -1,0 +1,37 @@
+"""The accuracy benchmark's protocol rules (benchmarks/accuracy_protocol.py): intervals, budgets, convergence."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from accuracy_protocol import convergence, paired, steps_for  # noqa: E402
+
+
+def test_paired_interval_uses_t_with_n_minus_1_dof():
+    out = paired({0: 0.60, 1: 0.62, 2: 0.64}, {0: 0.50, 1: 0.50, 2: 0.50})
+    assert out["diffs"] == pytest.approx([0.10, 0.12, 0.14])
+    # mean 0.12, sd 0.02, t(0.975, 2) = 4.303: half-width 4.303 * 0.02 / sqrt(3) = 0.0497
+    assert out["ci95"] == pytest.approx([0.12 - 0.04969, 0.12 + 0.04969], abs=1e-4)
+    assert out["beats"] is True
+
+
+def test_paired_no_verdict_when_interval_contains_zero_or_one_seed():
+    spread = paired({0: 0.60, 1: 0.48, 2: 0.58}, {0: 0.50, 1: 0.55, 2: 0.50})
+    assert spread["ci95"][0] < 0 < spread["ci95"][1] and spread["beats"] is None
+    below = paired({0: 0.40, 1: 0.41, 2: 0.42}, {0: 0.50, 1: 0.50, 2: 0.50})
+    assert below["beats"] is False
+    single = paired({0: 0.9, 1: 0.9}, {1: 0.1})
+    assert single["seeds"] == [1] and single["ci95"] is None and single["beats"] is None
+
+
+def test_steps_for_counts_passes_and_evaluates_the_last_step():
+    steps, every = steps_for(10, 8000, 500, 7)  # 160 steps, rounded up to a multiple of the frequency
+    assert steps >= 160 and steps % every == 0 and steps // every == 7
+
+
+def test_convergence_flags_a_curve_still_rising_in_the_last_quarter():
+    rising = convergence([(0, 0.0), (25, 40.0), (50, 60.0), (75, 65.0), (100, 70.0)], 100)
+    assert rising["still_rising"] is True and rising["selected_step"] == 100 and rising["dev_f1"] == 70.0
+    flat = convergence([(0, 0.0), (25, 60.0), (50, 70.0), (75, 71.0), (100, 70.8)], 100)
+    assert flat["still_rising"] is False and flat["selected_step"] == 75
