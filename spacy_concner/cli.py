@@ -239,11 +239,33 @@ def package_meta_command(
     evaluation: Path = typer.Argument(..., help="evaluation.json written by the evaluate command"),
     output: Path = typer.Argument(..., help="meta.json to pass to `spacy package --meta-path`"),
     system: str = typer.Option(..., "--system", help="Which evaluated system is being packaged"),
-    name: str = typer.Option(..., "--name"),
+    name: str = typer.Option("", "--name", help="Package name (default: concner_ + the evaluated languages, e.g. concner_de_es_nl)"),
     version: str = typer.Option(..., "--version"),
+    pipeline: Optional[Path] = typer.Option(None, "--pipeline", help="The pipeline folder being packaged: its labels and vocabulary go into the description"),
 ) -> None:
-    """Write package metadata: honest encoder name and per-language scores from the evaluation."""
+    """Write package metadata: honest encoder name, languages, labels, vocabulary and per-language scores."""
     from .package_meta import write_meta
 
-    meta = write_meta(evaluation, output, system, name, version)
-    typer.echo(meta["description"])
+    meta = write_meta(evaluation, output, system, name.strip() or None, version, pipeline)
+    typer.echo(f"{meta['name']}: {meta['description']}")
+
+
+@app.command("expand-encoder")
+@_reports_errors
+def expand_encoder_command(
+    pipeline: Path = typer.Argument(..., help="Trained pipeline folder whose transformer may have a pruned vocabulary"),
+    full_encoder: str = typer.Argument(..., help="The full encoder it was pruned from: a Hugging Face folder (e.g. assets/me5-small) or model name, or the pruned folder (its build_report.json names the full one)"),
+    output: Path = typer.Argument(..., help="Pipeline folder to write (what `spacy package` should package)"),
+    vocabulary: str = typer.Option("full", "--vocabulary", help="full: write the fine-tuned rows back into the full vocabulary; pruned: ship the pruned vocabulary as trained (explicit opt-out) and record what it re-segments"),
+    unseen: List[str] = typer.Option([], "--unseen", help="Text not used for pruning (CoNLL, .spacy or one sentence per line): with --vocabulary pruned, measure how many of its words are re-segmented"),
+) -> None:
+    """Give a trained pipeline the full encoder vocabulary: fine-tuned rows written back into the full embedding matrix."""
+    from .prepare import read_texts
+    from .vocabulary import describe_vocabulary, expand_pipeline
+
+    if vocabulary not in ("full", "pruned"):
+        raise typer.BadParameter(f"--vocabulary must be full or pruned, not {vocabulary!r}")
+    files = _split_words(unseen)
+    texts = read_texts(files) if files else []
+    info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary == "pruned", unseen_texts=texts)
+    typer.echo(f"expand-encoder: {pipeline} -> {output}. {describe_vocabulary(info)}")

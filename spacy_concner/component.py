@@ -6,9 +6,10 @@ Translation pairs come from ``doc.user_data["concner.pair_id"]``; teacher soft t
 distillation from ``doc.user_data["concner.soft_tags"]`` (see :mod:`spacy_concner.docdata`).
 """
 import logging
+import sys
 from collections import Counter
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.language import Language
@@ -24,6 +25,46 @@ from .docdata import get_pair_id, get_soft_tags
 from .loss_layer import DualContrastiveLoss, Targets
 
 logger = logging.getLogger(__name__)
+_TOO_LONG = "Token indices sequence length is longer than the specified maximum sequence length"
+
+
+class _SpanTruncationFilter(logging.Filter):
+    """Drop transformers' "too long ... will result in indexing errors" warning inside spacy-transformers.
+
+    There it is misleading: spacy-transformers cuts a document into strided spans and truncates a
+    span that still has more word pieces than the model's maximum before the model sees it, so
+    no indexing error happens. What can happen is that some tokens end up without word pieces;
+    :meth:`ConCNER.predict` counts those and says what to do. Anywhere else the warning stays.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(_TOO_LONG):
+            return True
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_name == "huggingface_tokenize" and "spacy_transformers" in frame.f_code.co_filename:
+                return False
+            frame = frame.f_back
+        return True
+
+
+logging.getLogger("transformers.tokenization_utils_base").addFilter(_SpanTruncationFilter())
+
+
+def tokens_without_features(docs: Iterable[Doc]) -> Tuple[int, int]:
+    """(tokens with no transformer word piece, non-space tokens) over ``docs``' ``trf_data``."""
+    missing = total = 0
+    for doc in docs:
+        trf = doc._.trf_data if Doc.has_extension("trf_data") else None
+        if trf is None or not hasattr(trf, "align"):
+            continue
+        lengths = numpy.asarray(trf.align.lengths)
+        if len(lengths) != len(doc):
+            continue
+        real = numpy.array([not t.is_space for t in doc], dtype=bool)
+        missing += int(((lengths == 0) & real).sum())
+        total += int(real.sum())
+    return missing, total
 
 DEFAULT_MODEL = """
 [model]
@@ -87,6 +128,7 @@ class ConCNER(TrainablePipe):
         self.scorer = scorer
         self.cfg: Dict = {"labels": []}
         self._warned_soft = False
+        self._warned_features = False
         # gold entities whose label is not in self.labels: left out of every loss, counted and warned
         self.unknown_labels: Counter = Counter()
 
@@ -148,6 +190,15 @@ class ConCNER(TrainablePipe):
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((len(doc),), dtype="int32") for doc in docs]
+        missing, total = tokens_without_features(docs)
+        if missing:
+            log = logger.debug if self._warned_features else logger.warning  # once per component
+            self._warned_features = True
+            log(
+                "%s: %d of %d tokens got no transformer features: a span of the document had more word "
+                "pieces than the transformer's maximum and was truncated, or the tokenizer dropped their "
+                "characters. Their tags rest on the tagger's bias alone. Lower `window` (and `stride`) in "
+                "[components.transformer.model.get_spans].", self.name, missing, total)
         tags = self.tags
         allowed, starts = allowed_transitions(tags), allowed_starts(tags)
         return [viterbi_decode(lp, allowed, starts) for lp in self.tag_log_probs(docs)]

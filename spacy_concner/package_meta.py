@@ -1,7 +1,7 @@
 """Metadata for ``spacy package``: an honest encoder name and per-language evaluation scores."""
 import json
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Dict, Optional, Union
 
 
 def describe_encoder(transformer: Union[str, Path]) -> str:
@@ -28,8 +28,35 @@ def describe_encoder(transformer: Union[str, Path]) -> str:
     return str(transformer)
 
 
-def build_meta(evaluation: Dict[str, Any], system: str, name: str, version: str) -> Dict[str, Any]:
-    """spaCy meta fields for the packaged ``system`` from an evaluation JSON (evaluate command)."""
+def default_name(langs) -> str:
+    """``concner_de_es_nl``: the package says which languages it was built for."""
+    return "concner_" + "_".join(langs)
+
+
+def pipeline_info(pipeline: Union[str, Path, None]) -> Dict[str, Any]:
+    """Labels and vocabulary record (``expand-encoder``) from the pipeline's ``meta.json``."""
+    if not pipeline:
+        return {}
+    meta_path = Path(pipeline) / "meta.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"No meta.json in {pipeline}: pass the pipeline folder that will be packaged.")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    labels = sorted({label for labels in meta.get("labels", {}).values() for label in labels})
+    from .vocabulary import META_KEY
+
+    return {"labels": labels, "vocabulary": meta.get(META_KEY)}
+
+
+def build_meta(
+    evaluation: Dict[str, Any], system: str, name: Optional[str], version: str, pipeline: Dict[str, Any] = {},
+) -> Dict[str, Any]:
+    """spaCy meta fields for the packaged ``system`` from an evaluation JSON (evaluate command).
+
+    ``name`` empty: derived from the evaluated languages. ``pipeline`` (:func:`pipeline_info`)
+    adds the labels and what the shipped tokenizer reads to the description.
+    """
+    from .vocabulary import describe_vocabulary
+
     results = evaluation.get("results", {})
     if system not in results:
         raise ValueError(f"System {system!r} is not in the evaluation (have: {sorted(results)}).")
@@ -41,20 +68,27 @@ def build_meta(evaluation: Dict[str, Any], system: str, name: str, version: str)
     summary = ", ".join(
         f"{lang} {100 * res['seqeval']['f1']:.1f}" for lang, res in scores.items() if res.get("seqeval")
     )
-    return {
-        "name": name,
-        "version": version,
-        "description": (
-            f"ConCNER cross-lingual NER ({system}) for {', '.join(scores)}; encoder: {encoder}. "
-            f"Entity F1 (seqeval, micro) on the evaluation test sets: {summary}."
-        ),
-        "concner": {"system": system, "encoder": encoder, "evaluation": scores},
-    }
+    labels = pipeline.get("labels") or []
+    vocabulary = pipeline.get("vocabulary") or {}
+    description = f"ConCNER cross-lingual NER ({system}) for {', '.join(scores)}"
+    if labels:
+        description += f", labels {', '.join(labels)}"
+    description += f"; encoder: {encoder}."
+    if vocabulary:
+        description += " " + describe_vocabulary(vocabulary)
+    description += f" Entity F1 (seqeval, micro) on the evaluation test sets: {summary}."
+    concner = {"system": system, "languages": list(scores), "labels": labels, "encoder": encoder, "evaluation": scores}
+    if vocabulary:
+        concner["vocabulary"] = vocabulary
+    return {"name": name or default_name(scores), "version": version, "description": description, "concner": concner}
 
 
-def write_meta(evaluation_path: Union[str, Path], output: Union[str, Path], system: str, name: str, version: str) -> Dict:
+def write_meta(
+    evaluation_path: Union[str, Path], output: Union[str, Path], system: str, name: Optional[str], version: str,
+    pipeline: Union[str, Path, None] = None,
+) -> Dict:
     evaluation = json.loads(Path(evaluation_path).read_text(encoding="utf-8"))
-    meta = build_meta(evaluation, system, name, version)
+    meta = build_meta(evaluation, system, name, version, pipeline_info(pipeline))
     from .fileio import write_text_atomic
 
     write_text_atomic(output, json.dumps(meta, indent=2))

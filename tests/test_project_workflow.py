@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ONLY_INSTALLED_COPY, fresh_venv, run_clean
 
-from spacy_concner.package_meta import build_meta
+from spacy_concner.package_meta import build_meta, pipeline_info
 from spacy_concner.translation import EngineUnavailable, get_translator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,21 +32,22 @@ def _engines_available() -> bool:
 def _check_packaged_wheel(project: Path, tmp_path: Path) -> None:
     """The workflow's wheel loads in a fresh venv (only our installed wheels, no source tree)
     and its meta carries the evaluation's numbers for the packaged system."""
-    wheel = next((project / "packages").rglob("xx_concner_de_es_nl-*.whl"))
+    wheel = next((project / "packages").rglob("xx_concner_de_es-*.whl"))  # named after the target languages
     run_clean([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                "-w", str(tmp_path / "ours"), str(ROOT)])
     env_dir = tmp_path / "fresh"
     py = fresh_venv(env_dir, [next((tmp_path / "ours").glob("spacy_concner-*.whl")), wheel])
     check = ONLY_INSTALLED_COPY.format(env=str(env_dir)) + (
         "import json, spacy\n"
-        "nlp = spacy.load('xx_concner_de_es_nl')\n"
+        "nlp = spacy.load('xx_concner_de_es')\n"
         "doc = nlp('Angela Merkel besuchte Paris .')\n"
         "print(json.dumps({'concner': nlp.meta['concner'], 'pipeline': nlp.pipe_names, 'n': len(doc)}))\n"
     )
     got = json.loads(run_clean([str(py), "-c", check], cwd=str(tmp_path)).stdout.strip().splitlines()[-1])
     assert got["pipeline"] == ["transformer", "concner"] and got["n"] == 5
     evaluation = json.loads((project / "metrics" / "evaluation.json").read_text())
-    expected = build_meta(evaluation, "concner+distill", "concner_de_es_nl", "0.1.0")["concner"]
+    shipped = pipeline_info(project / "training" / "distill_shipped")
+    expected = build_meta(evaluation, "concner+distill", None, "0.1.0", shipped)["concner"]
     got_flat, want_flat = _flat(got["concner"]), _flat(expected)
     assert set(got_flat) == set(want_flat)
     for key, want in want_flat.items():  # spacy package rounds floats
@@ -81,9 +82,13 @@ def test_workflow_runs_then_skips(tiny_bert, tmp_path):
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=project)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     for output in ("metrics/evaluation.json", "metrics/evaluation.md", "metrics/evaluation.png",
-                   "packages/xx_concner_de_es_nl-0.1.0/dist/xx_concner_de_es_nl-0.1.0-py3-none-any.whl",
+                   "packages/xx_concner_de_es-0.1.0/dist/xx_concner_de_es-0.1.0-py3-none-any.whl",
                    "data/translations/de.report.json", "data/soft/es.spacy"):
         assert (project / output).exists(), output
+    meta = json.loads((project / "packages" / "meta.json").read_text())
+    assert meta["name"] == "concner_de_es"  # derived from the target languages
+    assert meta["concner"]["vocabulary"]["shipped"] == "full" and meta["concner"]["languages"] == ["de", "es"]
+    assert "labels LOC, ORG, PER" in meta["description"] and "Ships the full encoder vocabulary" in meta["description"]
     _check_packaged_wheel(project, tmp_path)
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=project)
     assert second.returncode == 0, second.stdout[-3000:]
