@@ -345,7 +345,7 @@ def _run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, 
     model = out / "model-best"
     ev = evaluate([(system, str(model))], [(lang, str(shared / lang / "test.spacy")) for lang in args.langs])
     result = {
-        "system": system, "seed": seed, "settings": settings, "plan": plan, "code": git_commit(), "train_seconds": seconds,
+        "system": system, "seed": seed, "settings": settings, "plan": plan, "code": args.code, "train_seconds": seconds,
         "eval_seconds": round(time.time() - start, 1), **extra,
         "dev_en": convergence(dev_curve(out / "train_log.jsonl"), plan["steps"]),
         "f1": {lang: ev.f1(system, lang) for lang in args.langs},
@@ -507,6 +507,7 @@ def main() -> None:
     p = parser()
     args = resolve(p.parse_args())
     args.parser = p
+    args.code = git_commit()  # at start: a checkout moved while a worker runs must not relabel its runs
     command = "python benchmarks/accuracy.py" + "".join(f" {shlex.quote(a)}" for a in sys.argv[1:])
     if args.gpu_id >= 0:
         import spacy
