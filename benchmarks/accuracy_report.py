@@ -268,7 +268,7 @@ def markdown(report: Dict[str, Any]) -> str:
               "every run.",
               f"- Model selection: `model-best` on {report['dev_sentences']} English dev sentences; no target-language "
               "labels are used in training, selection or any setting.",
-              f"- Training: {budget}, batches of {s['batch_words']} words, the configs' optimizer (AdamW), learning rate {s['learn_rate']} with "
+              f"- Training: {budget}, batches of {s['batch_words']} words, the configs' optimizer at the runs' commit (thinc's Adam.v1 before commit 15b3352, spacy_concner.AdamW.v1 from it on), learning rate {s['learn_rate']} with "
               f"linear warm-up ({s['warmup'] if s['warmup'] is not None else '10% of the steps'}) and decay, "
               f"{s['evals']} English dev evaluations per run; input word embeddings "
               f"{'frozen' if s['freeze_embeddings'] else 'trained'}; encoder forward in "
