@@ -300,6 +300,11 @@ def _alive(pid: int) -> bool:
     return pid > 0
 
 
+def same_settings(recorded: Dict[str, Any], settings: Dict[str, Any]) -> bool:
+    """A run's recorded settings match; a key added to RUN_KEYS after the run counts as unset (None)."""
+    return all(recorded.get(k) == v for k, v in settings.items()) and set(recorded) <= set(settings)
+
+
 def run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, prep: Path, run: Path,
                settings: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     """A finished result, or None when another process holds the run or the teacher is not ready."""
@@ -307,7 +312,7 @@ def run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, p
     result_path = out / "result.json"
     if result_path.exists():
         result = read_json(result_path)
-        if result["settings"] != settings:
+        if not same_settings(result["settings"], settings):
             diff = {k: (result["settings"].get(k), v) for k, v in settings.items() if result["settings"].get(k) != v}
             raise SystemExit(f"{out} was run with other settings {diff}: move it away or pass the same flags")
         return result
@@ -382,7 +387,7 @@ def finished(args: argparse.Namespace, settings: Dict[str, Any]) -> List[Dict[st
     results = []
     for path in sorted(args.runs.glob("seed*/*/result.json")):
         r = read_json(path)
-        if r["settings"] == settings and r["system"] in SYSTEMS:
+        if same_settings(r["settings"], settings) and r["system"] in SYSTEMS:
             results.append(r)
     return results
 
