@@ -15,7 +15,7 @@ longest one, and on short, uneven sentences (WikiAnn: 14 pieces on average, batc
 import itertools
 import logging
 import random
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Union
 
 from spacy.training import Example
 from spacy.util import registry
