@@ -98,21 +98,23 @@ def git_commit() -> str:
     return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+def _medians(result: Result) -> Dict[str, float]:
+    """One round's numbers in the shape speed_report.ratio reads."""
+    return {"median_s": statistics.median(result.times), "cpu_median_s": statistics.median(result.cpu_times),
+            "rss_peak_mb": result.rss_peak_mb}
+
+
 def round_ratios(runs: Dict[str, List[Result]]) -> Dict[str, List[float]]:
     """Per interleaved round, the ratio of each target pair's medians (its spread is the honest one)."""
-    from speed_report import TARGETS
+    from speed_report import TARGETS, ratio
 
     out: Dict[str, List[float]] = {}
     for _, ours, raw, kind, _, _ in TARGETS:
         pairs = list(zip(runs.get(ours, []), runs.get(raw, [])))
         if not pairs:
             continue
-        for clock, attr in (("wall", "times"), ("cpu", "cpu_times")):
-            values = []
-            for o, r in pairs:
-                med_o, med_r = statistics.median(getattr(o, attr)), statistics.median(getattr(r, attr))
-                values.append({"time": med_o / med_r, "rss": o.rss_peak_mb / r.rss_peak_mb}.get(kind, med_r / med_o))
-            out[f"{ours}/{raw}/{kind}/{clock}"] = values
+        for clock in ("wall", "cpu"):
+            out[f"{ours}/{raw}/{kind}/{clock}"] = [ratio(_medians(o), _medians(r), kind, clock) for o, r in pairs]
     return out
 
 

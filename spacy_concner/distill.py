@@ -7,9 +7,10 @@ then trained on these Docs through ``spacy_concner.DistillCorpus.v1`` and ``conf
 """
 import logging
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Union
+from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
+from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 
@@ -111,6 +112,19 @@ def annotate_file(
     return len(db)
 
 
+def find_transformer(nlp: Language, purpose: str) -> Tuple[str, TrainablePipe]:
+    """The pipeline's spacy-transformers component (name, pipe); ``purpose`` says who needs it."""
+    from spacy_transformers import Transformer
+
+    names = [name for name, proc in nlp.pipeline if isinstance(proc, Transformer)]
+    if not names:
+        raise InputError(
+            f"The pipeline {nlp.pipe_names} has no spacy-transformers 'transformer' component; "
+            f"{purpose} needs a transformer pipeline such as training/concner/model-best."
+        )
+    return names[0], nlp.get_pipe(names[0])
+
+
 def export_encoder(nlp: Language, output_dir: Union[str, Path]) -> Path:
     """Save a trained pipeline's transformer (weights + tokenizer) as a Hugging Face folder.
 
@@ -119,15 +133,7 @@ def export_encoder(nlp: Language, output_dir: Union[str, Path]) -> Path:
     of from the pretrained one: the student then keeps what the teacher learned about the task
     and spends its steps adapting to the target text.
     """
-    from spacy_transformers import Transformer
-
-    trfs = [proc for _, proc in nlp.pipeline if isinstance(proc, Transformer)]
-    if not trfs:
-        raise InputError(
-            f"The pipeline {nlp.pipe_names} has no spacy-transformers 'transformer' component; "
-            "export-encoder needs a transformer pipeline such as training/concner/model-best."
-        )
-    model = trfs[0].model
+    model = find_transformer(nlp, "export-encoder")[1].model
     if model.transformer is None:
         raise InputError("The pipeline's transformer is not loaded (initialize or load the pipeline first).")
     output_dir = Path(output_dir)

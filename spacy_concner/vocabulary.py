@@ -22,6 +22,8 @@ from typing import Dict, Iterable, Optional, Sequence, Union
 
 import numpy
 
+from .distill import find_transformer
+
 logger = logging.getLogger(__name__)
 
 META_KEY = "concner_vocabulary"
@@ -141,15 +143,6 @@ def resegmented_words(tokenizer, full_tokenizer, texts: Iterable[str]) -> Dict[s
             "resegmented_fraction": round(n_diff / n_words, 4), "examples": differ[:10]}
 
 
-def _transformer(nlp):
-    from spacy_transformers import Transformer
-
-    names = [name for name, proc in nlp.pipeline if isinstance(proc, Transformer)]
-    if not names:
-        raise VocabularyError(f"The pipeline {nlp.pipe_names} has no spacy-transformers 'transformer' component.")
-    return names[0], nlp.get_pipe(names[0])
-
-
 def _write_meta_key(pipeline_dir: Path, info: Dict) -> None:
     meta_path = pipeline_dir / "meta.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
@@ -177,7 +170,7 @@ def expand_pipeline(
     if not (trained / "config.cfg").exists():
         raise FileNotFoundError(f"No spaCy pipeline at {trained} (config.cfg missing).")
     nlp = spacy.load(trained)
-    name, trf = _transformer(nlp)
+    name, trf = find_transformer(nlp, "expand-encoder")
     tokenizer = trf.model.tokenizer
     full_tok = AutoTokenizer.from_pretrained(str(full_dir))
     ids = pruned_row_ids(tokenizer.get_vocab(), full_tok.get_vocab())
