@@ -123,8 +123,9 @@ def prepare_shared(args: argparse.Namespace, out: Path) -> List[Dict[str, Any]]:
             return read_json(done)
         from spacy.vocab import Vocab
 
-        from spacy_concner.conll import sample_docs
-        from spacy_concner.prepare import SetStats, prepare_labelled, read_unlabelled, write_docbin
+        from spacy_concner.data.conll import sample_docs
+        from spacy_concner.data.prepare import SetStats, prepare_labelled, read_unlabelled
+        from spacy_concner.fileio import write_docbin
 
         vocab = Vocab()
         stats = [prepare_labelled(args.data / "en" / "dev.txt", "en", out / "en" / "dev.spacy", "dev", vocab,
@@ -154,9 +155,9 @@ def prepare_seed(args: argparse.Namespace, seed: int, shared: Path, prep: Path) 
 
 
 def _prepare_seed(args: argparse.Namespace, seed: int, shared: Path, prep: Path) -> Dict[str, Any]:
-    from spacy_concner.encoder import build_encoder, build_pruned_encoder
-    from spacy_concner.prepare import prepare, read_texts
-    from spacy_concner.translate_train import make_targets, translate
+    from spacy_concner.encoders.build import build_encoder, build_pruned_encoder
+    from spacy_concner.data.prepare import prepare, read_texts
+    from spacy_concner.translate.pipeline import make_targets, translate
 
     data, trans, encoder = prep / "data", prep / "translations", prep / "encoder"
     langs = [t.split(":")[0] for t in args.targets]
@@ -268,7 +269,7 @@ def teacher_encoder(run: Path) -> Path:
     if not (out / "config.json").exists():
         import spacy
 
-        from spacy_concner.distill import export_encoder
+        from spacy_concner.encoders.export import export_encoder
 
         log(f"exporting the teacher's encoder -> {out}")
         export_encoder(spacy.load(run / DIRS["concner"] / "model-best"), out)
@@ -278,7 +279,7 @@ def teacher_encoder(run: Path) -> Path:
 def annotate(args: argparse.Namespace, seed: int, shared: Path, run: Path) -> Dict[str, int]:
     import spacy
 
-    from spacy_concner.distill import annotate_file
+    from spacy_concner.workflow.distill import annotate_file
 
     soft = run / "soft"
     done = soft / "done.json"
@@ -333,7 +334,8 @@ def run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, p
 
 def _run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, prep: Path, run: Path,
                 settings: Dict[str, Any], out: Path, result_path: Path) -> Dict[str, Any]:
-    from spacy_concner.evaluate import evaluate, to_json
+    from spacy_concner.workflow.evaluate import evaluate
+    from spacy_concner.workflow.report import to_json
 
     extra: Dict[str, Any] = {}
     if system == "concner+distill":
@@ -365,7 +367,8 @@ def _run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, 
 
 def per_seed_report(args: argparse.Namespace, seed: int, results: List[Dict[str, Any]]) -> None:
     """The library's evaluation report (per-type tables, strict mode, chart) for one seed."""
-    from spacy_concner.evaluate import PRF, Evaluation, LangResult, write_reports
+    from spacy_concner.workflow.evaluate import PRF, Evaluation, LangResult
+    from spacy_concner.workflow.report import write_reports
 
     mine = [r for r in results if r["seed"] == seed]
     if not mine:

@@ -105,7 +105,7 @@ def identical_translations(prep: Path) -> Dict[str, Dict[str, int]]:
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
-    from spacy_concner.docdata import get_pair_id
+    from spacy_concner.data.docdata import get_pair_id
 
     vocab = Vocab()
     source = {get_pair_id(d): [t.text for t in d]
@@ -120,7 +120,7 @@ def identical_translations(prep: Path) -> Dict[str, Dict[str, int]]:
 
 def build_report(args: argparse.Namespace, settings: Dict[str, Any], shared_stats: List[Dict[str, Any]],
                  results: List[Dict[str, Any]], command: str) -> Dict[str, Any]:
-    from spacy_concner.package_meta import describe_encoder
+    from spacy_concner.workflow.package_meta import describe_encoder
     import json
 
     seeds = sorted({r["seed"] for r in results})

