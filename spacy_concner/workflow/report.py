@@ -1,8 +1,8 @@
 """Evaluation reports: `evaluation.json`, the markdown tables, the chart and the displaCy error pages."""
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..fileio import atomic_output, write_text_atomic
 from .evaluate import MEAN, Evaluation
@@ -100,49 +100,72 @@ def to_json(ev: Evaluation) -> Dict:
     return data
 
 
-def write_chart(ev: Evaluation, path: Union[str, Path], metric: str = "seqeval") -> Path:
-    """Grouped bars: one group per language (+ mean), one bar per system; reported bars hatched."""
+@dataclass
+class Bars:
+    """One series of a grouped bar chart: a value (0-1, None = not available) per group."""
+
+    label: str
+    values: Sequence[Optional[float]]
+    colour: str
+    errors: Optional[Sequence[float]] = None  # one standard deviation per group, drawn as error bars
+    reported: bool = False  # a published number, not measured: faded and hatched
+
+
+def bar_chart(path: Union[str, Path], groups: Sequence[str], series: Sequence[Bars], title: str,
+              ylabel: str = "entity F1 (%)") -> Path:
+    """Grouped bars, one group per column and one bar per series, in percent: the package's one chart writer
+    (``evaluation.png`` here, ``benchmarks/accuracy.png`` in the benchmark). Written atomically."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    rows = _row_names(ev) if metric == "seqeval" else [(s, False) for s in ev.systems]
-    groups = ev.languages + ([MEAN] if len(ev.languages) > 1 else [])
-    n = len(rows)
+    n, crowded = len(series), len(series) > 3
     width = 0.8 / n
     fig = Figure(figsize=(max(6.0, 1.1 + len(groups) * (0.5 + 0.45 * n)), 4.8), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    palette: Dict[str, str] = {}  # a reported row named like a measured system shares its colour
-    for system, _ in rows:
-        palette.setdefault(system, f"C{len(palette) % 10}")
-    colours = [palette[system] for system, _ in rows]
-    for i, (system, is_reported) in enumerate(rows):
-        values = [ev.mean_f1(system, metric, is_reported) if g == MEAN else ev.f1(system, g, metric, is_reported)
-                  for g in groups]
+    for i, bars in enumerate(series):
         xs = [j + (i - (n - 1) / 2) * width for j in range(len(groups))]
-        heights = [100 * v if v is not None else 0.0 for v in values]
-        label = f"{system} (reported: {ev.reported.label})" if is_reported else system
-        bars = ax.bar(xs, heights, width * 0.92, label=label, color=colours[i], edgecolor=colours[i],
-                      alpha=0.45 if is_reported else 0.95, hatch="//" if is_reported else None)
-        ax.bar_label(bars, labels=[_pct(v) if v is not None else "n/a" for v in values], fontsize=7 if n > 3 else 8, padding=2,
-                     rotation=90 if n > 3 else 0)
+        heights = [100 * v if v is not None else 0.0 for v in bars.values]
+        errs = [100 * e for e in bars.errors] if bars.errors else None
+        drawn = ax.bar(xs, heights, width * 0.92, yerr=errs, capsize=2, label=bars.label, color=bars.colour,
+                       edgecolor=bars.colour, alpha=0.45 if bars.reported else 0.95,
+                       hatch="//" if bars.reported else None)
+        ax.bar_label(drawn, labels=[_pct(v) if v is not None else "n/a" for v in bars.values],
+                     fontsize=7 if crowded else 8, padding=2, rotation=90 if crowded else 0)
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, fontsize=10)
-    ax.set_ylabel("entity F1 (%)")
-    ax.set_ylim(0, 112 if n > 3 else 105)
+    ax.set_xticklabels(groups, fontsize=10 if len(groups) < 8 else 8)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 112 if crowded else 105)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
-    names = {"seqeval": "seqeval IOB2", "seqeval_strict": "seqeval IOB2 strict", "spacy": "spaCy scorer"}
-    title = f"Cross-lingual NER: entity F1 per target language ({names[metric]})"
-    if ev.encoder:
-        title += f"\nencoder: {ev.encoder}"
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=10 if len(title) < 120 else 8.5)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(n, 4), frameon=False)
     fig.tight_layout()
     path = Path(path)
     with atomic_output(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png")
     return path
+
+
+def write_chart(ev: Evaluation, path: Union[str, Path], metric: str = "seqeval") -> Path:
+    """``evaluation.png``: one group per language (+ mean), one bar per system; reported rows hatched."""
+    rows = _row_names(ev) if metric == "seqeval" else [(s, False) for s in ev.systems]
+    groups = ev.languages + ([MEAN] if len(ev.languages) > 1 else [])
+    palette: Dict[str, str] = {}  # a reported row named like a measured system shares its colour
+    for system, _ in rows:
+        palette.setdefault(system, f"C{len(palette) % 10}")
+    series = [
+        Bars(label=f"{system} (reported: {ev.reported.label})" if is_reported else system,
+             values=[ev.mean_f1(system, metric, is_reported) if g == MEAN else ev.f1(system, g, metric, is_reported)
+                     for g in groups],
+             colour=palette[system], reported=is_reported)
+        for system, is_reported in rows
+    ]
+    names = {"seqeval": "seqeval IOB2", "seqeval_strict": "seqeval IOB2 strict", "spacy": "spaCy scorer"}
+    title = f"Cross-lingual NER: entity F1 per target language ({names[metric]})"
+    if ev.encoder:
+        title += f"\nencoder: {ev.encoder}"
+    return bar_chart(path, groups, series, title)
 
 
 def write_reports(ev: Evaluation, output_dir: Union[str, Path]) -> Dict[str, Path]:
