@@ -10,11 +10,11 @@ import platform
 import shlex
 import statistics
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from accuracy_protocol import comparison_table, comparisons, git_commit, load_reference
+from accuracy_runs import SYSTEMS
 
-SYSTEMS = ["source-only", "source+translations", "concner", "concner+distill"]
 
 
 def mean_std(values: Sequence[float]) -> Dict[str, Any]:
@@ -105,7 +105,7 @@ def identical_translations(prep: Path) -> Dict[str, Dict[str, int]]:
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
-    from spacy_concner.docdata import get_pair_id
+    from spacy_concner.data.docdata import get_pair_id
 
     vocab = Vocab()
     source = {get_pair_id(d): [t.text for t in d]
@@ -120,7 +120,7 @@ def identical_translations(prep: Path) -> Dict[str, Dict[str, int]]:
 
 def build_report(args: argparse.Namespace, settings: Dict[str, Any], shared_stats: List[Dict[str, Any]],
                  results: List[Dict[str, Any]], command: str) -> Dict[str, Any]:
-    from spacy_concner.package_meta import describe_encoder
+    from spacy_concner.workflow.package_meta import describe_encoder
     import json
 
     seeds = sorted({r["seed"] for r in results})
@@ -205,13 +205,29 @@ def target_lines(report: Dict[str, Any]) -> List[str]:
 
 
 def markdown(report: Dict[str, Any]) -> str:
-    s = report["settings"]
+    """``accuracy.md``: status and command, results, comparisons, runs, setup, chart."""
+    lines = [*header_lines(report),
+             *comparison_table(report["comparisons"], report["columns"])]
+    lines += ["", "Target (the shipped system, concner+distill, ≥ +3 F1 over the better baseline on the "
+              "focus mean, every language positive):", "", *target_lines(report), "",
+              "## Runs: budget and convergence (English dev only)", "",
+              f"English dev F1 (%) of the selected `model-best` on {report['dev_sentences']} English dev sentences and "
+              "the step it came from. \"Still rising\": the best dev F1 in the last quarter of the steps beats the best "
+              "before it by ≥ 0.5 F1, i.e. the budget was too small for that run.", "",
+              *run_lines(report), "",
+              *setup_lines(report),
+              "", "![chart](accuracy.png)"]
+    return "\n".join(lines) + "\n"
+
+
+
+
+def header_lines(report: Dict[str, Any]) -> List[str]:
+    """Title, status, the command that produced the numbers, the results table and the comparisons' preamble."""
     seeds = sorted({x for row in report["table"].values() for x in row["seeds"]})
     ref = report["reference"]
-    budget = (f"{s['epochs']} passes over each system's training data (student: {s['distill_epochs']})"
-              if s["epochs"] is not None else f"{s['steps']} steps (student: {s['distill_steps']})")
     code = report["code"]
-    lines = [
+    return [
         f"# Accuracy benchmark: {report['title']} ({', '.join(report['languages'])})",
         "",
         f"Entity-level micro F1 (%, seqeval IOB2 default mode), mean ± sample std over the finished seeds "
@@ -242,16 +258,15 @@ def markdown(report: Dict[str, Any]) -> str:
         "\"below\" when it lies below 0; otherwise the difference is within the seed spread. Per-seed values are in "
         "`accuracy.json` (`comparisons`).",
         "",
-        *comparison_table(report["comparisons"], report["columns"]),
     ]
-    lines += ["", "Target (the shipped system, concner+distill, ≥ +3 F1 over the better baseline on the "
-              "focus mean, every language positive):", "", *target_lines(report), "",
-              "## Runs: budget and convergence (English dev only)", "",
-              f"English dev F1 (%) of the selected `model-best` on {report['dev_sentences']} English dev sentences and "
-              "the step it came from. \"Still rising\": the best dev F1 in the last quarter of the steps beats the best "
-              "before it by ≥ 0.5 F1, i.e. the budget was too small for that run.", "",
-              *run_lines(report), "",
-              "## Setup", "",
+
+
+def setup_lines(report: Dict[str, Any]) -> List[str]:
+    """The ## Setup section: data, translations, test subsets, selection, training and the machine."""
+    s = report["settings"]
+    budget = (f"{s['epochs']} passes over each system's training data (student: {s['distill_epochs']})"
+              if s["epochs"] is not None else f"{s['steps']} steps (student: {s['distill_steps']})")
+    return ["## Setup", "",
               f"- Source: {s['n_source']} sentences of `{s['data']}/en/train.txt` sampled with the run's seed; the seed "
               "also sets initialisation and batch order. The distillation student trains with seed + "
               f"{s['student_seed_offset']}.",
@@ -279,50 +294,31 @@ def markdown(report: Dict[str, Any]) -> str:
               f"- Encoder: {report['encoder']} (identical segmentation and hidden states to the full model on those "
               "texts, checked at build time; no labels involved).",
               f"- Machine: {report['machine']['platform']}, {report['machine']['cpus']} CPUs, shared; training seconds "
-              "are indicative only.",
-              "", "![chart](accuracy.png)"]
-    return "\n".join(lines) + "\n"
+              "are indicative only."]
+
+
+def reference_bars(report: Dict[str, Any]) -> List[Optional[float]]:
+    """The published reference per column (mean over a group's languages), None where it has no number."""
+    ref, groups = report["reference"], report["groups"]
+    return [statistics.fmean(ref["f1"][lang] for lang in groups.get(col, [col]))
+            if all(lang in ref["f1"] for lang in groups.get(col, [col])) else None for col in report["columns"]]
 
 
 def write_chart(report: Dict[str, Any], path: Path) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """``accuracy.png``: mean ± std per system and column, the published reference hatched."""
+    from spacy_concner.workflow.report import Bars, bar_chart
 
-    groups = report["columns"]
-    ref = report["reference"]
-    rows = [(name, row) for name, row in report["table"].items()] + [(ref["name"], None)]
-    n = len(rows)
-    width = 0.8 / n
-    fig = Figure(figsize=(10, 4.8), dpi=120)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for i, (name, row) in enumerate(rows):
-        xs = [j + (i - (n - 1) / 2) * width for j in range(len(groups))]
-        if row is None:
-            vals = [statistics.fmean(ref["f1"][l] for l in report["groups"].get(g, [g]))
-                    if all(l in ref["f1"] for l in report["groups"].get(g, [g])) else 0 for g in groups]
-            heights, errs, label = [100 * v for v in vals], None, f"{name} (different encoder)"
-        else:
-            heights = [100 * row[g]["mean"] for g in groups]
-            errs = [100 * (row[g]["std"] or 0) for g in groups]
-            label = f"{name} (n={len(row['seeds'])})"
-        bars = ax.bar(xs, heights, width * 0.9, yerr=errs, capsize=2, label=label,
-                      color="C7" if row is None else f"C{SYSTEMS.index(name)}", alpha=0.4 if row is None else 0.95,
-                      hatch="//" if row is None else None)
-        ax.bar_label(bars, labels=[f"{h:.1f}" if h else "" for h in heights], fontsize=6, padding=2, rotation=90)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, fontsize=8)
-    ax.set_ylabel("entity F1 (%), seqeval")
-    ax.set_ylim(0, 100)
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
+    cols = report["columns"]
+    series = [Bars(label=f"{name} (n={len(row['seeds'])})", values=[row[c]["mean"] for c in cols],
+                   errors=[row[c]["std"] or 0 for c in cols], colour=f"C{SYSTEMS.index(name)}")
+              for name, row in report["table"].items()]
+    series.append(Bars(label=f"{report['reference']['name']} (different encoder)", values=reference_bars(report),
+                       colour="C7", reported=True))
     seeds = sorted({s for row in report["table"].values() for s in row["seeds"]})
     partial = " — PARTIAL" if report["pending"] else ""
-    ax.set_title(f"{report['title']} from {report['settings']['n_source']} English sentences, mean ± std over "
-                 f"{len(seeds)} seed(s){partial}\nencoder: {report['encoder']}", fontsize=8.5)
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
+    title = (f"{report['title']} from {report['settings']['n_source']} English sentences, mean ± std over "
+             f"{len(seeds)} seed(s){partial}\nencoder: {report['encoder']}")
+    bar_chart(path, cols, series, title, ylabel="entity F1 (%), seqeval")
 
 
 def write_results(args: argparse.Namespace, settings: Dict[str, Any], shared_stats: List[Dict[str, Any]],

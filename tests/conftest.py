@@ -24,7 +24,7 @@ def corpus_text_lines() -> List[str]:
     """All sentences of the sample corpus as plain text (tokenizer training material)."""
     import spacy
 
-    from spacy_concner.conll import read_conll
+    from spacy_concner.data.conll import read_conll
 
     vocab = spacy.blank("xx").vocab
     lines: List[str] = []
@@ -134,7 +134,7 @@ def corpus_docbins(tmp_path_factory) -> Dict[str, Path]:
     import spacy
     from spacy.tokens import DocBin
 
-    from spacy_concner.conll import read_conll
+    from spacy_concner.data.conll import read_conll
 
     out = tmp_path_factory.mktemp("corpus")
     vocab = spacy.blank("xx").vocab
@@ -155,7 +155,7 @@ def tiny_pipeline(tmp_path_factory, tiny_bert, corpus_docbins) -> Path:
     (and MISC): enough to load, tag, annotate and export, fast."""
     import spacy
 
-    from spacy_concner.readers import create_paired_corpus
+    from spacy_concner.training.readers import create_paired_corpus
 
     config = spacy.util.load_config(ROOT / "configs" / "concner.cfg", overrides={
         "paths.transformer": str(tiny_bert), "components.concner.model.proj_hidden": 16,

@@ -18,7 +18,7 @@ from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
 from spacy_concner.cli import app
-from spacy_concner.docdata import set_pair, set_soft_tags
+from spacy_concner.data.docdata import set_pair, set_soft_tags
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = CliRunner()

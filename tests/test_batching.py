@@ -7,8 +7,8 @@ import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from spacy_concner.batching import configure_paired_batcher, group_pairs
-from spacy_concner.docdata import get_pair_id, set_pair
+from spacy_concner.training.batching import configure_paired_batcher, group_pairs
+from spacy_concner.data.docdata import get_pair_id, set_pair
 
 NLP = spacy.blank("xx")
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from thinc.api import Adam
 
-import spacy_concner.callbacks  # noqa: F401  (registers the callback if the entry point is missing)
-from spacy_concner.callbacks import hf_models
+import spacy_concner.training.callbacks  # noqa: F401  (registers the callback if the entry point is missing)
+from spacy_concner.training.callbacks import hf_models
 
 from test_component import make_nlp, paired_examples  # noqa: F401  (fixture)
 
@@ -40,7 +40,7 @@ def _listener_output(nlp, docs):
 
 def test_autocast_runs_bfloat16_and_returns_float32(tiny_bert, paired_examples):
     """Same weights, with and without the callback: float32 outputs that differ only by bf16 rounding."""
-    from spacy_concner.optimizer import create_torch_adamw
+    from spacy_concner.training.optimizer import create_torch_adamw
 
     texts = [eg.reference.text for eg in paired_examples[:4]]
     plain = make_nlp(tiny_bert)
@@ -49,7 +49,7 @@ def test_autocast_runs_bfloat16_and_returns_float32(tiny_bert, paired_examples):
     cast.initialize(lambda: paired_examples)
     cast.get_pipe("transformer").from_bytes(plain.get_pipe("transformer").to_bytes())
     hf = hf_models(cast, "transformer")[0]
-    from spacy_concner.callbacks import autocast_forward
+    from spacy_concner.training.callbacks import autocast_forward
     autocast_forward(hf, torch.bfloat16)  # from_bytes rebuilt the module: cast it again
     seen = []
     hook = hf.encoder.layer[0].attention.self.query.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
@@ -69,12 +69,12 @@ def test_autocast_runs_bfloat16_and_returns_float32(tiny_bert, paired_examples):
 
 def test_autocast_bad_dtype():
     with pytest.raises(ValueError, match="dtype must be one of"):
-        spacy_concner.callbacks.make_autocast(dtype="int8")
+        spacy_concner.training.callbacks.make_autocast(dtype="int8")
 
 
 def test_release_gradients_same_updates_without_kept_gradients(tiny_bert, paired_examples):
     """Two steps with gradients released equal two steps with gradients zeroed; no .grad survives."""
-    from spacy_concner.optimizer import create_torch_adamw
+    from spacy_concner.training.optimizer import create_torch_adamw
 
     def two_steps(release: bool):
         levers = {"@callbacks": "spacy_concner.transformer_levers.v1", "release_gradients": release}
@@ -103,7 +103,7 @@ def test_release_gradients_same_updates_without_kept_gradients(tiny_bert, paired
 
 def test_autocast_auto_follows_the_hardware(monkeypatch):
     """"auto": bfloat16 where the device has it natively, float32 (no autocast) elsewhere."""
-    from spacy_concner import callbacks
+    from spacy_concner.training import callbacks
 
     seen = []
     module = torch.nn.Linear(4, 4)

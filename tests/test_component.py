@@ -12,10 +12,10 @@ from spacy.training import Example
 
 from thinc.api import SGD, NumpyOps, set_dropout_rate
 
-from spacy_concner.architecture import ConCNEROutput
-from spacy_concner.decoding import allowed_starts, allowed_transitions, tags_for_labels, viterbi_decode
-from spacy_concner.docdata import set_pair, set_soft_tags
-from spacy_concner.readers import create_paired_corpus
+from spacy_concner.ml.architecture import ConCNEROutput
+from spacy_concner.pipeline.decoding import allowed_starts, allowed_transitions, tags_for_labels, viterbi_decode
+from spacy_concner.data.docdata import set_pair, set_soft_tags
+from spacy_concner.training.readers import create_paired_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 TERMS = ("ce", "label", "trans", "distill")

@@ -7,7 +7,7 @@ from typing import List, Sequence
 import numpy
 import pytest
 
-from spacy_concner.decoding import allowed_starts, allowed_transitions, tags_for_labels, viterbi_decode
+from spacy_concner.pipeline.decoding import allowed_starts, allowed_transitions, tags_for_labels, viterbi_decode
 
 TAG_SETS = [["PER"], ["LOC", "PER"], ["LOC", "MISC", "ORG", "PER"], ["A", "B", "C", "D", "E", "F"]]
 

@@ -10,9 +10,10 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 
-from spacy_concner.distill import annotate_file, export_encoder, find_concner
-from spacy_concner.docdata import get_soft_tags, set_soft_tags
-from spacy_concner.readers import create_distill_corpus, create_paired_corpus
+from spacy_concner.workflow.distill import annotate_file, find_concner
+from spacy_concner.encoders.export import export_encoder
+from spacy_concner.data.docdata import get_soft_tags, set_soft_tags
+from spacy_concner.training.readers import create_distill_corpus, create_paired_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 

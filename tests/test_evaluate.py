@@ -10,9 +10,8 @@ from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
 from spacy_concner.cli import app
-from spacy_concner.evaluate import (
-    EvaluationError, Reported, doc_to_iob, evaluate, load_reported, seqeval_prf, write_reports,
-)
+from spacy_concner.workflow.evaluate import EvaluationError, Reported, doc_to_iob, evaluate, load_reported, seqeval_prf
+from spacy_concner.workflow.report import write_reports
 
 # 4 gold entities, 3 predicted, 2 correct: P = 2/3, R = 2/4, F1 = 2PR/(P+R) = 4/7
 GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "I-ORG", "O", "B-PER", "O"]]

@@ -14,9 +14,9 @@ from spacy.training import Example
 from typer.testing import CliRunner
 
 from spacy_concner.cli import app
-from spacy_concner.conll import ReadStats, read_conll
-from spacy_concner.docdata import get_pair_id, set_pair
-from spacy_concner.readers import create_distill_corpus, create_paired_corpus
+from spacy_concner.data.conll import ReadStats, read_conll
+from spacy_concner.data.docdata import get_pair_id, set_pair
+from spacy_concner.training.readers import create_distill_corpus, create_paired_corpus
 
 NLP = spacy.blank("xx")
 RUNNER = CliRunner()
@@ -59,7 +59,7 @@ def test_2_limit_applies_to_pairs_and_counts_dropped_translations(tmp_path, capl
 
 # 3 ---------------------------------------------------------------------------------------------
 def test_3_annotate_reads_space_separated_conll_and_keeps_docbin_words(tiny_pipeline, tmp_path):
-    from spacy_concner.distill import annotate_file
+    from spacy_concner.workflow.distill import annotate_file
 
     teacher = spacy.load(tiny_pipeline)
     conll = tmp_path / "de.conll"
@@ -88,7 +88,7 @@ def test_4_gold_labels_outside_the_label_set_are_warned_with_counts(tiny_pipelin
 
 
 def test_4_prepare_label_that_never_occurs_is_an_error(tmp_path):
-    from spacy_concner.prepare import PrepareError, prepare
+    from spacy_concner.data.prepare import PrepareError, prepare
 
     src = tmp_path / "train.iob"
     src.write_text("Ana\tB-PER\nvisits\tO\nLima\tB-LOC\n", encoding="utf-8")
@@ -113,8 +113,8 @@ def test_5_duplicate_pair_ids_are_errors_naming_file_and_id(tmp_path):
 
 # 6 ---------------------------------------------------------------------------------------------
 def test_6_one_distill_weight_default(tiny_bert):
-    from spacy_concner.component import ConCNER
-    from spacy_concner.loss_layer import DualContrastiveLoss
+    from spacy_concner.pipeline.concner import ConCNER
+    from spacy_concner.ml.loss import DualContrastiveLoss
 
     assert DualContrastiveLoss().distill_weight == 0.0
     nlp = spacy.blank("xx")
@@ -191,7 +191,7 @@ def test_7_empty_and_non_utf8_files_are_named(tmp_path):
 
 
 def test_7_outputs_appear_only_when_complete(tiny_pipeline, tmp_path, monkeypatch):
-    from spacy_concner.distill import annotate_file
+    from spacy_concner.workflow.distill import annotate_file
 
     text = tmp_path / "de.txt"
     text.write_text("Er ging nach Hause .\n", encoding="utf-8")

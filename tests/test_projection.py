@@ -3,8 +3,8 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 
-from spacy_concner.docdata import get_lang, get_pair_id, set_pair
-from spacy_concner.projection import (
+from spacy_concner.data.docdata import get_lang, get_pair_id, set_pair
+from spacy_concner.translate.projection import (
     EMPTY_ENTITY,
     EMPTY_TRANSLATION,
     MARKER_DUPLICATED,

@@ -3,8 +3,8 @@ import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
 
-from spacy_concner.docdata import get_lang, get_pair_id, set_pair
-from spacy_concner.readers import create_paired_corpus
+from spacy_concner.data.docdata import get_lang, get_pair_id, set_pair
+from spacy_concner.training.readers import create_paired_corpus
 
 NLP = spacy.blank("xx")
 

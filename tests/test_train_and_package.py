@@ -105,7 +105,7 @@ def test_finetune_config_sources_transformer_and_learns_new_labels(trained, tiny
     """configs/finetune_domain.cfg: trained transformer sourced, fresh head with the user's labels."""
     from spacy.tokens import Doc, DocBin
 
-    from spacy_concner.docdata import set_pair
+    from spacy_concner.data.docdata import set_pair
 
     out, _ = trained
     nlp = spacy.blank("xx")

@@ -7,9 +7,9 @@ from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
 from spacy_concner.cli import app
-from spacy_concner.docdata import get_lang, get_pair_id, set_pair
-from spacy_concner.translate_train import Target, export_marked, load_source, make_targets, parse_options, translate
-from spacy_concner.translation import Translator, translators
+from spacy_concner.data.docdata import get_lang, get_pair_id, set_pair
+from spacy_concner.translate.pipeline import Target, export_marked, load_source, make_targets, parse_options, translate
+from spacy_concner.translate.backends import Translator, translators
 
 VOCAB = spacy.blank("en").vocab
 

@@ -12,11 +12,11 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 
-from spacy_concner.docdata import get_lang, get_pair_id, set_pair
-from spacy_concner.lexicon import DictdLexicon, TsvLexicon, first_translation, translate_words
-from spacy_concner.projection import BracketMarkers, mark_doc
-from spacy_concner.translate_train import translate_docs
-from spacy_concner.translation import EngineUnavailable, Translator, get_translator, translators
+from spacy_concner.data.docdata import get_lang, get_pair_id, set_pair
+from spacy_concner.translate.lexicon import DictdLexicon, TsvLexicon, first_translation, translate_words
+from spacy_concner.translate.projection import BracketMarkers, mark_doc
+from spacy_concner.translate.pipeline import translate_docs
+from spacy_concner.translate.backends import EngineUnavailable, Translator, get_translator, translators
 
 REQUIRE = os.environ.get("CONCNER_REQUIRE_ENGINES") == "1"
 VOCAB = spacy.blank("en").vocab

@@ -17,8 +17,9 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from transformers import AutoModel, AutoTokenizer
 
-from spacy_concner.encoder import convert_e5s1, prune_vocab
-from spacy_concner.vocabulary import VocabularyError, describe_vocabulary, expand_pipeline, pruned_row_ids
+from spacy_concner.encoders.build import convert_e5s1
+from spacy_concner.encoders.prune import prune_vocab
+from spacy_concner.encoders.vocabulary import VocabularyError, describe_vocabulary, expand_pipeline, pruned_row_ids
 from test_encoder import write_e5s1
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +169,7 @@ def test_cli_finds_the_full_encoder_from_the_pruned_one(expanded, encoders, tmp_
 
 
 def test_full_encoder_found_from_a_pruned_folders_relative_record(tmp_path, monkeypatch):
-    from spacy_concner.vocabulary import _full_encoder
+    from spacy_concner.encoders.vocabulary import _full_encoder
 
     for name in ("full", "pruned"):
         (tmp_path / "project" / "assets" / name).mkdir(parents=True)

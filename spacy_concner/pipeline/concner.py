@@ -1,9 +1,9 @@
 """The ``concner`` pipeline component: BIO token classification trained with ConCNER losses.
 
 It predicts IOB2 tags with constrained Viterbi decoding (so output spans are always valid),
-writes ``doc.ents``, and trains with a :class:`~spacy_concner.loss_layer.DualContrastiveLoss`.
+writes ``doc.ents``, and trains with a :class:`~spacy_concner.ml.loss.DualContrastiveLoss`.
 Translation pairs come from ``doc.user_data["concner.pair_id"]``; teacher soft targets for
-distillation from ``doc.user_data["concner.soft_tags"]`` (see :mod:`spacy_concner.docdata`).
+distillation from ``doc.user_data["concner.soft_tags"]`` (see :mod:`spacy_concner.data.docdata`).
 """
 import logging
 import sys
@@ -15,14 +15,14 @@ import numpy
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
-from spacy.training import Example, biluo_tags_to_spans, biluo_to_iob, iob_to_biluo
+from spacy.training import Example, biluo_tags_to_spans, iob_to_biluo
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
-from .architecture import ConCNEROutput
+from ..ml.architecture import ConCNEROutput
+from ..ml.loss import DualContrastiveLoss, Targets
 from .decoding import allowed_starts, allowed_transitions, tags_for_labels, viterbi_decode
-from .docdata import get_pair_id, get_soft_tags
-from .loss_layer import DualContrastiveLoss, Targets
+from .targets import doc_pair_ids, entity_types, gold_tag_ids, soft_targets
 
 logger = logging.getLogger(__name__)
 _TOO_LONG = "Token indices sequence length is longer than the specified maximum sequence length"
@@ -250,53 +250,18 @@ class ConCNER(TrainablePipe):
 
     def _targets(self, examples: List[Example]) -> Targets:
         tag_index = {t: i for i, t in enumerate(self.tags)}
-        n_tags = len(tag_index)
-        tag_ids: List[int] = []
-        pair_ids: List[int] = []
-        pair_index: Dict[str, int] = {}
-        soft_rows: List[numpy.ndarray] = []
-        soft_mask: List[bool] = []
-        any_soft = False
-        for i, eg in enumerate(examples):
-            n = len(eg.predicted)
-            aligned = eg.get_aligned_ner()
-            if aligned is None or not any(t not in (None, "-") for t in aligned):
-                tag_ids.extend([-1] * n)
-            else:
-                iob = biluo_to_iob([t if t not in (None, "-") else "O" for t in aligned])
-                for raw, tag in zip(aligned, iob):
-                    tag_ids.append(tag_index.get(tag, -1) if raw not in (None, "-") else -1)
-                    if tag.startswith("B-") and tag not in tag_index and raw not in (None, "-"):
-                        self._count_unknown(tag[2:])
-            pid = get_pair_id(eg.reference) or get_pair_id(eg.predicted) or f"__doc{i}"
-            pair_ids.append(pair_index.setdefault(pid, len(pair_index)))
-            soft = get_soft_tags(eg.reference)
-            if soft is not None:
-                if len(eg.reference) != n:
-                    raise ValueError(
-                        f"Soft targets of doc {pid!r} are aligned to {len(eg.reference)} tokens, "
-                        f"but the predicted doc has {n}; distillation examples must keep the "
-                        "teacher's tokenization (use spacy_concner.DistillCorpus.v1)."
-                    )
-                soft_rows.append(self._reorder_soft(soft, tag_index, pid))
-                soft_mask.extend([True] * n)
-                any_soft = True
-            else:
-                soft_rows.append(numpy.zeros((n, n_tags), dtype="float32"))
-                soft_mask.extend([False] * n)
-        if any_soft and not self.loss.distill_weight and not self._warned_soft:
+        tag_ids = [i for eg in examples for i in gold_tag_ids(eg, tag_index, self._count_unknown)]
+        soft, soft_mask = soft_targets(examples, tag_index)
+        if soft is not None and not self.loss.distill_weight and not self._warned_soft:
             logger.warning("%s: examples carry teacher soft targets but distill_weight is 0; "
                            "they are ignored.", self.name)
             self._warned_soft = True
-        tags = self.tags
-        labels = self.labels
-        entity_types = numpy.array([0] + [1 + labels.index(t[2:]) for t in tags[1:]], dtype="int64")
         return Targets(
             tag_ids=numpy.asarray(tag_ids, dtype="int64"),
-            pair_ids=numpy.asarray(pair_ids, dtype="int64"),
-            soft_log_probs=numpy.concatenate(soft_rows) if any_soft else None,
-            soft_mask=numpy.asarray(soft_mask, dtype=bool) if any_soft else None,
-            entity_types=entity_types,
+            pair_ids=doc_pair_ids(examples),
+            soft_log_probs=soft,
+            soft_mask=soft_mask,
+            entity_types=entity_types(self.tags, self.labels),
         )
 
     def _count_unknown(self, label: str) -> None:
@@ -319,18 +284,6 @@ class ConCNER(TrainablePipe):
                 self.name, sorted(known), ", ".join(f"{k} {v}" for k, v in counts.most_common()),
             )
             self.unknown_labels.update({k: 0 for k in counts})  # warned once here, counted in training
-
-    def _reorder_soft(self, soft: Dict, tag_index: Dict[str, int], pid: str) -> numpy.ndarray:
-        """Map the teacher's tag columns onto this component's tag order."""
-        out = numpy.full((soft["log_probs"].shape[0], len(tag_index)), -1e4, dtype="float32")
-        for col, tag in enumerate(soft["labels"]):
-            if tag not in tag_index:
-                raise ValueError(
-                    f"Teacher tag {tag!r} (doc {pid!r}) is not among the student's tags "
-                    f"{list(tag_index)}; initialize the student on the distillation corpus."
-                )
-            out[:, tag_index[tag]] = soft["log_probs"][:, col]
-        return out
 
     # ---- soft output for distillation -------------------------------------------------------
     def tag_log_probs(self, docs: List[Doc]) -> List[numpy.ndarray]:

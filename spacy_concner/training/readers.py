@@ -28,9 +28,9 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
 
-from .docdata import LANG, PAIR_ID, get_pair_id
-from .errors import InputError
-from .fileio import read_docbin
+from ..data.docdata import LANG, PAIR_ID, get_pair_id
+from ..errors import InputError
+from ..fileio import read_docbin
 
 logger = logging.getLogger(__name__)
 LANG_FIELD = "{lang}"
@@ -217,7 +217,7 @@ class DistillCorpus:
         self.limit = limit
 
     def read_docs(self, nlp: Language) -> List[Doc]:
-        from .docdata import get_soft_tags
+        from ..data.docdata import get_soft_tags
 
         out: List[Doc] = []
         for path in self.soft:

@@ -24,7 +24,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .docdata import get_pair_id, set_pair
+from ..data.docdata import get_pair_id, set_pair
 
 # Drop reasons; stable strings, they are keys of the JSON report.
 EMPTY_TRANSLATION = "empty_translation"
@@ -271,7 +271,7 @@ def target_nlp(lang: str) -> Language:
         try:
             _BLANK[lang] = spacy.blank(lang)
         except ImportError as err:
-            from .errors import InputError
+            from ..errors import InputError
 
             raise InputError(
                 f"Unknown language code {lang!r}: spaCy has no tokenizer for it. Use an ISO 639-1 code "
@@ -284,7 +284,7 @@ def project(source: Doc, translation: str, style: MarkerStyle, lang: str, nlp: O
     """Target Doc for one translated source Doc (same pair id), or a :class:`ProjectionDrop`."""
     pair_id = get_pair_id(source)
     if pair_id is None:
-        raise ValueError("Source Doc has no pair id; read it with spacy_concner.conll.read_conll or set_pair().")
+        raise ValueError("Source Doc has no pair id; read it with spacy_concner.data.conll.read_conll or set_pair().")
     labels = [ent.label_ for ent in source.ents]
     text, spans = recover(translation, labels, style)
     return build_doc(nlp if nlp is not None else target_nlp(lang), text, spans, pair_id, lang)

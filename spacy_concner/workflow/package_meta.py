@@ -42,7 +42,7 @@ def pipeline_info(pipeline: Union[str, Path, None]) -> Dict[str, Any]:
         raise FileNotFoundError(f"No meta.json in {pipeline}: pass the pipeline folder that will be packaged.")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     labels = sorted({label for labels in meta.get("labels", {}).values() for label in labels})
-    from .vocabulary import META_KEY
+    from ..encoders.vocabulary import META_KEY
 
     return {"labels": labels, "vocabulary": meta.get(META_KEY)}
 
@@ -55,7 +55,7 @@ def build_meta(
     ``name`` empty: derived from the evaluated languages. ``pipeline`` (:func:`pipeline_info`)
     adds the labels and what the shipped tokenizer reads to the description.
     """
-    from .vocabulary import describe_vocabulary
+    from ..encoders.vocabulary import describe_vocabulary
 
     results = evaluation.get("results", {})
     if system not in results:
@@ -89,7 +89,7 @@ def write_meta(
 ) -> Dict:
     evaluation = json.loads(Path(evaluation_path).read_text(encoding="utf-8"))
     meta = build_meta(evaluation, system, name, version, pipeline_info(pipeline))
-    from .fileio import write_text_atomic
+    from ..fileio import write_text_atomic
 
     write_text_atomic(output, json.dumps(meta, indent=2))
     return meta

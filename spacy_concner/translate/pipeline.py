@@ -18,11 +18,11 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 
-from .docdata import get_lang, get_pair_id
-from .errors import InputError
-from .fileio import atomic_output, read_docbin, write_text_atomic
+from ..data.docdata import get_lang, get_pair_id
+from ..errors import InputError
+from ..fileio import atomic_output, read_docbin, write_text_atomic
 from .projection import DROP_REASONS, ProjectionDrop, get_marker_style, mark_doc, project, target_nlp
-from .translation import EngineFailed, Translator, get_translator
+from .backends import EngineFailed, Translator, get_translator
 
 logger = logging.getLogger(__name__)
 MAX_DROP_EXAMPLES = 5

@@ -3,7 +3,7 @@
 Inputs are local files or, online, WikiAnn through the ``datasets`` library:
 
 - labelled source / dev / test sets: CoNLL or WikiAnn-style IOB1/IOB2/IOBES files
-  (:mod:`spacy_concner.conll`), an existing ``.spacy`` DocBin, or ``wikiann[:split]``;
+  (:mod:`spacy_concner.data.conll`), an existing ``.spacy`` DocBin, or ``wikiann[:split]``;
 - unlabelled target text: CoNLL files whose tags are ignored (``token<TAB>0<TAB>O``) or plain
   text with one sentence per line (tokenised with spaCy's tokenizer for the language). These
   Docs carry *no* entity annotation (missing, not ``O``) so nothing mistakes them for gold.
@@ -14,25 +14,23 @@ written Doc keeps its pair id and language in ``user_data`` (``DocBin(store_user
 """
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-import spacy
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .conll import ReadStats, guess_spaces, normalize_tags, read_conll, sample_docs
 from .docdata import get_pair_id, set_pair
-from .errors import InputError
-from .fileio import read_docbin, read_lines, require_file, write_docbin, write_text_atomic
+from ..errors import InputError
+from ..fileio import read_docbin, write_docbin, write_text_atomic
+from .text import RawStats, read_raw_docs, sniff_format, without_annotation
 
 logger = logging.getLogger(__name__)
 
 WIKIANN = "wikiann"
 WIKIANN_DATASET = "wikiann"  # the Hugging Face Hub id (redirects to unimelb-nlp/wikiann)
-_TAG = re.compile(r"^(O|[BIES]-\S+)$")
 
 
 class PrepareError(InputError):
@@ -54,34 +52,6 @@ class SetStats:
     ignored_tags: int = 0
     skipped_lines: int = 0
     read_sentences: Optional[int] = None
-
-
-def sniff_format(path: Union[str, Path], n_lines: int = 200) -> str:
-    """Guess ``"docbin"``, ``"conll"``, ``"text"`` or ``"empty"`` for a file: the package's one sniffer.
-
-    CoNLL means that at least half of the content lines among the first ``n_lines`` have
-    tab-separated columns, or space-separated ones ending in a tag (``O`` or ``B-TYPE``...); running
-    text almost never does. Anything else is text, one sentence per line. The odd broken line of a
-    column file (one column, a bad tag) is then reported by the CoNLL reader with its line number.
-    A file with no content line (empty, or blank lines only) is ``"empty"``.
-    """
-    path = require_file(path)
-    if path.suffix == ".spacy":
-        return "docbin"
-    columns = content = 0
-    for _, line in read_lines(path):
-        line = line.strip()
-        if not line or line.startswith("# id = ") or line.startswith("-DOCSTART-"):
-            continue
-        content += 1
-        tabbed = "\t" in line  # tabs never occur in running text: a column file, bad tags or not
-        cols = line.split("\t") if tabbed else line.split()
-        columns += len(cols) >= 2 and bool(tabbed or _TAG.match(cols[-1]))
-        if content >= n_lines:
-            break
-    if not content:
-        return "empty"
-    return "conll" if columns and 2 * columns >= content else "text"
 
 
 def _empty_error(spec: Union[str, Path], what: str) -> PrepareError:
@@ -166,44 +136,20 @@ def read_labelled(spec: Union[str, Path], lang: str, vocab: Vocab, stats: ReadSt
     return docs
 
 
-def _tokenizer_for(lang: str):
-    try:
-        return spacy.blank(lang).tokenizer
-    except ImportError:
-        logger.warning("spaCy has no language %r; tokenising its text with the multilingual tokenizer", lang)
-        return spacy.blank("xx").tokenizer
-
-
 def read_unlabelled(spec: Union[str, Path], lang: str, vocab: Vocab, stats: SetStats) -> List[Doc]:
-    """Docs with no entity annotation from CoNLL (tags ignored), plain text or WikiAnn.
+    """Docs with no entity annotation from CoNLL (tags ignored), plain text, a DocBin or WikiAnn.
 
-    Tags found in a CoNLL file are discarded and counted in ``stats.ignored_tags``; blank
-    lines of a text file are skipped and counted.
+    Tags found in labelled input are discarded and counted in ``stats.ignored_tags``; blank
+    lines of a text file are skipped and counted (:func:`spacy_concner.data.text.read_raw_docs`).
     """
+    raw = RawStats()
     split = _parse_wikiann_spec(str(spec))
     if split is not None:
-        source: Iterable[Doc] = load_wikiann(lang, split, vocab)
-    elif sniff_format(spec) in ("conll", "docbin"):
-        source = read_labelled(spec, lang, vocab, ReadStats())
-    elif sniff_format(spec) == "empty":
-        raise _empty_error(spec, "one sentence per line")
+        docs = without_annotation(load_wikiann(lang, split, vocab), vocab, raw)
     else:
-        source = []
-        tokenizer = _tokenizer_for(lang)
-        for _, line in read_lines(spec):
-            text = line.strip()
-            if not text:
-                stats.skipped_lines += 1
-                continue
-            tokens = tokenizer(text)
-            doc = Doc(vocab, words=[t.text for t in tokens], spaces=[bool(t.whitespace_) for t in tokens])
-            source.append(set_pair(doc, f"{lang}-unlabelled-{len(source):06d}", lang))
-    docs = []
-    for doc in source:
-        stats.ignored_tags += sum(1 for t in doc if t.ent_iob_ in ("B", "I"))
-        bare = Doc(vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc],
-                   user_data=dict(doc.user_data))
-        docs.append(bare)
+        docs = read_raw_docs(spec, vocab, lang, stats=raw)
+    stats.ignored_tags += raw.ignored_tags
+    stats.skipped_lines += raw.skipped_lines
     if stats.ignored_tags:
         logger.warning("%s: ignored %d entity tags (unlabelled text carries no gold)", spec, stats.ignored_tags)
     return docs
@@ -356,21 +302,13 @@ def read_texts(paths: Sequence[Union[str, Path]], lang: str = "xx") -> List[str]
 
 def read_texts_by_file(paths: Sequence[Union[str, Path]], lang: str = "xx") -> Dict[str, List[str]]:
     """:func:`read_texts`, kept apart per file (a directory stands for every DocBin below it),
-    so that checks can sample every input file, not only the first."""
+    so that checks can sample every input file, not only the first. An empty file holds no text."""
     vocab = Vocab()
     files: List[Path] = []
     for path in map(Path, paths):
         files.extend(sorted(path.rglob("*.spacy")) if path.is_dir() else [path])
     by_file: Dict[str, List[str]] = {}
     for path in files:
-        fmt = sniff_format(path)
-        if fmt == "docbin":
-            texts = [d.text for d in read_docbin(path, vocab)]
-        elif fmt == "conll":
-            texts = [d.text for d in read_conll(path, lang, vocab)]
-        elif fmt == "text":
-            texts = [line.strip() for _, line in read_lines(path) if line.strip()]
-        else:  # an empty file holds no text
-            texts = []
-        by_file.setdefault(str(path), []).extend(texts)
+        docs = read_raw_docs(path, vocab, lang, allow_empty=True)
+        by_file.setdefault(str(path), []).extend(doc.text for doc in docs)
     return by_file

@@ -4,7 +4,7 @@
 
     ce_weight * CE + label_weight * L_label + trans_weight * L_trans + distill_weight * L_distill
 
-on a :class:`~spacy_concner.architecture.ConCNEROutput` with torch autograd, and returns each
+on a :class:`~spacy_concner.ml.architecture.ConCNEROutput` with torch autograd, and returns each
 term's value and the gradient of the total with respect to the model outputs. A term whose
 weight is 0 is not computed at all, so it contributes exactly zero gradient.
 """

@@ -2,7 +2,7 @@
 
 One token per line, the tag in the last column (tab- or space-separated), a blank line between
 sentences, ``-DOCSTART-`` lines ignored. An optional ``# id = X`` comment before a sentence sets
-its pair id (see :mod:`spacy_concner.docdata`; an id used twice in a file is an error); otherwise
+its pair id (see :mod:`spacy_concner.data.docdata`; an id used twice in a file is an error); otherwise
 the id is ``{lang}-{index:06d}``. Tags are normalised to IOB2. The scheme is decided per file: a
 file where ``B-`` only ever separates two adjacent entities of one type is IOB1 (CoNLL-2003), and
 its ``I-`` tags that open an entity are the intended reading, converted without a warning; in any
@@ -19,8 +19,8 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .docdata import set_pair
-from .errors import InputError
-from .fileio import read_lines, require_file
+from ..errors import InputError
+from ..fileio import read_lines, require_file
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ comparison; they are never mixed up with measured rows.
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -28,12 +28,11 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.vocab import Vocab
 
-from .errors import InputError
-from .fileio import atomic_output, read_docbin, write_text_atomic
+from ..errors import InputError
+from ..fileio import read_docbin
 
 logger = logging.getLogger(__name__)
 
-JSON_NAME, MARKDOWN_NAME, CHART_NAME = "evaluation.json", "evaluation.md", "evaluation.png"
 MEAN = "mean"
 
 
@@ -269,152 +268,3 @@ def load_reported(path: Union[str, Path], label: Optional[str] = None) -> Report
 # Reports
 
 
-def _row_names(ev: Evaluation) -> List[Tuple[str, bool]]:
-    rows = [(s, False) for s in ev.systems]
-    if ev.reported:
-        rows += [(s, True) for s in ev.reported.scores]
-    return rows
-
-
-def _pct(value: Optional[float]) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
-
-
-def markdown_table(ev: Evaluation, metric: str = "seqeval") -> str:
-    """Systems x languages (+ mean) F1 table in percent; the best measured value per column in bold."""
-    columns = ev.languages + [MEAN]
-    best = {
-        col: max((ev.mean_f1(s, metric) if col == MEAN else ev.f1(s, col, metric)) or 0.0 for s in ev.systems)
-        for col in columns
-    }
-    lines = ["| system | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
-    for system, is_reported in _row_names(ev):
-        if is_reported and metric != "seqeval":
-            continue
-        cells = []
-        for col in columns:
-            value = ev.mean_f1(system, metric, is_reported) if col == MEAN else ev.f1(system, col, metric, is_reported)
-            cell = _pct(value)
-            if not is_reported and value is not None and value == best[col] and len(ev.systems) > 1:
-                cell = f"**{cell}**"
-            cells.append(cell)
-        name = f"{system} (reported: {ev.reported.label})" if is_reported else system
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def per_type_table(ev: Evaluation, lang: str) -> str:
-    labels = sorted({t for s in ev.systems for t in ev.results[s][lang].seqeval.per_type})
-    lines = ["| system | " + " | ".join(labels) + " | all |", "|---|" + "---:|" * (len(labels) + 1)]
-    for system in ev.systems:
-        res = ev.results[system][lang].seqeval
-        cells = [_pct(res.per_type[t]["f1"]) if t in res.per_type else "–" for t in labels]
-        lines.append(f"| {system} | " + " | ".join(cells) + f" | {_pct(res.f1)} |")
-    return "\n".join(lines)
-
-
-def metric_agreement(ev: Evaluation) -> str:
-    """One line: do strict seqeval and spaCy's scorer give the default-mode numbers (and where not)?"""
-    differ = []
-    for system in ev.systems:
-        for lang in ev.languages:
-            base = ev.f1(system, lang)
-            for metric, name in (("seqeval_strict", "strict seqeval"), ("spacy", "spaCy's scorer")):
-                other = ev.f1(system, lang, metric)
-                if abs(other - base) > 5e-4:
-                    differ.append(f"{name} {_pct(other)} for {system} on {lang}")
-    if not differ:
-        return ("Strict seqeval (IOB2) and spaCy's scorer give the same F1 on every cell: predictions are "
-                "valid IOB2 span sets on the gold tokens, so the three metrics count the same entities. "
-                "All three are in evaluation.json.")
-    return "Where strict seqeval or spaCy's scorer differ from the table: " + "; ".join(differ) + "."
-
-
-def markdown_report(ev: Evaluation) -> str:
-    encoder = f" Encoder: {ev.encoder}." if ev.encoder else ""
-    sizes = ", ".join(
-        f"{lang} {ev.results[ev.systems[0]][lang].sentences} sentences / "
-        f"{ev.results[ev.systems[0]][lang].gold_entities} entities" for lang in ev.languages
-    )
-    parts = [
-        "# Evaluation",
-        f"Entity-level micro F1 (%) on the target test sets ({sizes}).{encoder}",
-        "## seqeval, IOB2, default mode (the number papers report)",
-        markdown_table(ev, "seqeval"),
-        metric_agreement(ev),
-    ]
-    if ev.reported:
-        parts.append(f"Rows marked *reported* are published numbers ({ev.reported.label}), not measured here.")
-    for lang in ev.languages:
-        parts += [f"## {lang}: F1 per entity type (seqeval default)", per_type_table(ev, lang)]
-    return "\n\n".join(parts) + "\n"
-
-
-def to_json(ev: Evaluation) -> Dict:
-    data = asdict(ev)
-    data["mean_f1"] = {metric: {s: ev.mean_f1(s, metric) for s in ev.systems}
-                       for metric in ("seqeval", "seqeval_strict", "spacy")}
-    if ev.reported:
-        data["mean_f1"]["reported"] = {s: ev.mean_f1(s, reported=True) for s in ev.reported.scores}
-    return data
-
-
-def write_chart(ev: Evaluation, path: Union[str, Path], metric: str = "seqeval") -> Path:
-    """Grouped bars: one group per language (+ mean), one bar per system; reported bars hatched."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    rows = _row_names(ev) if metric == "seqeval" else [(s, False) for s in ev.systems]
-    groups = ev.languages + ([MEAN] if len(ev.languages) > 1 else [])
-    n = len(rows)
-    width = 0.8 / n
-    fig = Figure(figsize=(max(6.0, 1.1 + len(groups) * (0.5 + 0.45 * n)), 4.8), dpi=120)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    palette: Dict[str, str] = {}  # a reported row named like a measured system shares its colour
-    for system, _ in rows:
-        palette.setdefault(system, f"C{len(palette) % 10}")
-    colours = [palette[system] for system, _ in rows]
-    for i, (system, is_reported) in enumerate(rows):
-        values = [ev.mean_f1(system, metric, is_reported) if g == MEAN else ev.f1(system, g, metric, is_reported)
-                  for g in groups]
-        xs = [j + (i - (n - 1) / 2) * width for j in range(len(groups))]
-        heights = [100 * v if v is not None else 0.0 for v in values]
-        label = f"{system} (reported: {ev.reported.label})" if is_reported else system
-        bars = ax.bar(xs, heights, width * 0.92, label=label, color=colours[i], edgecolor=colours[i],
-                      alpha=0.45 if is_reported else 0.95, hatch="//" if is_reported else None)
-        ax.bar_label(bars, labels=[_pct(v) if v is not None else "n/a" for v in values], fontsize=7 if n > 3 else 8, padding=2,
-                     rotation=90 if n > 3 else 0)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, fontsize=10)
-    ax.set_ylabel("entity F1 (%)")
-    ax.set_ylim(0, 112 if n > 3 else 105)
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
-    names = {"seqeval": "seqeval IOB2", "seqeval_strict": "seqeval IOB2 strict", "spacy": "spaCy scorer"}
-    title = f"Cross-lingual NER: entity F1 per target language ({names[metric]})"
-    if ev.encoder:
-        title += f"\nencoder: {ev.encoder}"
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(n, 4), frameon=False)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png")
-    return path
-
-
-def write_reports(ev: Evaluation, output_dir: Union[str, Path]) -> Dict[str, Path]:
-    """Write ``evaluation.json``, ``evaluation.md`` and ``evaluation.png`` into ``output_dir``."""
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"json": output_dir / JSON_NAME, "markdown": output_dir / MARKDOWN_NAME, "chart": output_dir / CHART_NAME}
-    write_text_atomic(paths["json"], json.dumps(to_json(ev), indent=2))
-    write_text_atomic(paths["markdown"], markdown_report(ev))
-    write_chart(ev, paths["chart"])
-    if getattr(ev, "predictions", None):
-        from .error_pages import write_error_pages
-
-        for path in write_error_pages(ev.gold, ev.predictions, output_dir):
-            paths[path.stem] = path
-    return paths

@@ -120,8 +120,8 @@ class TsvLexicon(Lexicon):
     def __init__(self, path: Union[str, Path]) -> None:
         self.path = Path(path)
         self.entries: Dict[str, Tuple[str, str]] = {}
-        from .errors import InputError
-        from .fileio import read_lines
+        from ..errors import InputError
+        from ..fileio import read_lines
 
         for lineno, line in read_lines(self.path):
             if not line.strip() or line.startswith("#"):

