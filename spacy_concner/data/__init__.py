@@ -1,0 +1,1 @@
+"""Input data: CoNLL/IOB and raw-text reading, per-Doc metadata, the ``prepare`` step."""
