@@ -58,6 +58,8 @@ def shared_folder(args: argparse.Namespace) -> Path:
 def seed_folder(args: argparse.Namespace, seed: int, shared: Path) -> Path:
     key = {"shared": shared.name, "seed": seed, "n_source": args.n_source, "targets": args.targets,
            "full_encoder": str(args.full_encoder)}
+    if args.drop_identical:  # only when set: the folders of earlier runs keep their names
+        key["drop_identical"] = True
     return key_folder(f"{args.dataset}-seed{seed}", key, args.cache)
 
 
@@ -112,7 +114,8 @@ def _prepare_seed(args: argparse.Namespace, seed: int, shared: Path, prep: Path)
         prepare(data, args.data / "en" / "train.txt", source_lang="en", n=args.n_source, seed=seed)
     if not all((trans / f"{lang}.report.json").exists() for lang in langs):
         log(f"seed {seed}: translating ({' '.join(args.targets)})")
-        translate(data / "en" / "train.spacy", trans, make_targets(args.targets, {}), progress=False)
+        translate(data / "en" / "train.spacy", trans, make_targets(args.targets, {}), progress=False,
+                  identical="drop" if args.drop_identical else "keep")
     if not (encoder / "build_report.json").exists():
         if not (args.full_encoder / "config.json").exists():
             log(f"building the full encoder at {args.full_encoder}")

@@ -97,13 +97,15 @@ def translate_cmd(
     src_lang: str = typer.Option(None, "--src-lang", help="Source language; default: the one stored in the Docs."),
     markers: str = typer.Option(None, "--markers", help="brackets or html; default: what the engine needs."),
     batch_size: int = typer.Option(None, "--batch-size", help="Sentences per engine call; default: the engine's."),
+    identical: str = typer.Option("keep", "--identical", help="keep or drop translations word for word equal to their source (counted either way)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Machine-translate labelled sentences and project their entities (translate-train)."""
     from .translate.pipeline import make_targets, parse_options, translate
 
     targets = make_targets(_split_words(target), parse_options(_split_words(option)))
-    translate(source, output_dir, targets, src_lang=src_lang, markers=markers, batch_size=batch_size, progress=progress)
+    translate(source, output_dir, targets, src_lang=src_lang, markers=markers, batch_size=batch_size,
+              progress=progress, identical=identical)
 
 
 @command("prepare")

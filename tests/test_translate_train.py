@@ -130,3 +130,30 @@ def test_cli_translate(tmp_path, tsv):
     bad = runner.invoke(app, ["translate", str(src), str(tmp_path / "out"), "-t", "de:lexicon",
                               "-o", f"de.dictionary={tmp_path / 'missing.tsv'}", "--no-progress"])
     assert bad.exit_code == 1 and "missing.tsv" in bad.output
+
+
+@pytest.mark.parametrize("policy", ["keep", "drop"])
+def test_translations_identical_to_their_source_are_counted_and_dropped_on_request(tmp_path, tsv, policy):
+    """The lexicon knows none of "Euro 2000 !": its translation is the source itself."""
+    src = tmp_path / "en.spacy"
+    make_source(src)
+    reports = translate(src, tmp_path / "out", [Target("de", "lexicon", {"dictionary": str(tsv)})], progress=False,
+                        identical=policy)
+    report = reports["de"]
+    ids = [get_pair_id(d) for d in DocBin().from_disk(tmp_path / "out" / "de.spacy").get_docs(VOCAB)]
+    assert report.identical == 1
+    assert ("en-misc" in ids) == (policy == "keep")
+    assert report.kept == (7 if policy == "keep" else 6) and report.dropped.get("identical_to_source", 0) == (policy == "drop")
+    assert report.sentences_in == report.kept + sum(report.dropped.values())
+    data = json.loads((tmp_path / "out" / "de.report.json").read_text())
+    assert data["identical"] == 1
+
+
+def test_cli_identical_policy_is_checked(tmp_path, tsv):
+    src = tmp_path / "en.spacy"
+    make_source(src)
+    result = CliRunner().invoke(app, ["translate", str(src), str(tmp_path / "out"), "--target", "de:lexicon",
+                                      "--option", f"dictionary={tsv}", "--identical", "sometimes", "--no-progress"])
+    assert result.exit_code != 0
+    assert "use 'keep' or 'drop'" in result.output
+    assert not (tmp_path / "out" / "de.spacy").exists()

@@ -26,6 +26,8 @@ from .backends import EngineFailed, Translator, get_translator
 
 logger = logging.getLogger(__name__)
 MAX_DROP_EXAMPLES = 5
+IDENTICAL = "identical_to_source"  # the drop reason of ``identical="drop"``
+IDENTICAL_POLICIES = ("keep", "drop")
 
 
 @dataclass
@@ -51,6 +53,7 @@ class TranslationReport:
     entities_in: Dict[str, int] = field(default_factory=dict)
     entities_out: Dict[str, int] = field(default_factory=dict)
     boundaries_expanded: int = 0
+    identical: int = 0  # kept or dropped translations whose words are the source's, word for word
     seconds: float = 0.0
     drop_examples: List[Dict[str, str]] = field(default_factory=list)
 
@@ -71,7 +74,8 @@ class TranslationReport:
         ents_in, ents_out = sum(self.entities_in.values()), sum(self.entities_out.values())
         return (
             f"{self.src_lang}->{self.lang} [{self.engine.get('engine')}]: kept {self.kept}/{self.sentences_in} "
-            f"({self.kept_ratio:.1%}), entities {ents_out}/{ents_in}, dropped: {drops}, {self.seconds:.1f}s"
+            f"({self.kept_ratio:.1%}), entities {ents_out}/{ents_in}, dropped: {drops}, "
+            f"identical to the source: {self.identical}, {self.seconds:.1f}s"
         )
 
 
@@ -94,6 +98,16 @@ def load_source(path: Union[str, Path]) -> List[Doc]:
     return docs
 
 
+def is_identical(source: Doc, target: Doc) -> bool:
+    """The same words in the same order: an engine that knew none of them (names, numbers, gaps in a lexicon)."""
+    return [t.text for t in source] == [t.text for t in target]
+
+
+def check_identical_policy(identical: str) -> None:
+    if identical not in IDENTICAL_POLICIES:
+        raise InputError(f"identical={identical!r}: use 'keep' or 'drop' (translations word for word equal to their source).")
+
+
 def translate_docs(
     docs: Sequence[Doc],
     translator: Translator,
@@ -102,8 +116,15 @@ def translate_docs(
     markers: Optional[str] = None,
     batch_size: Optional[int] = None,
     progress: bool = True,
+    identical: str = "keep",
 ) -> "tuple[List[Doc], TranslationReport]":
-    """Translate and project ``docs``; return the kept target Docs and the report."""
+    """Translate and project ``docs``; return the kept target Docs and the report.
+
+    A translation word for word equal to its source is counted (``report.identical``); with
+    ``identical="drop"`` it is also dropped (reason ``identical_to_source``): as a translation pair
+    it is the sentence paired with itself, and as training data a duplicate of the source.
+    """
+    check_identical_policy(identical)
     style_name = markers or ("html" if translator.markup else "brackets")
     if translator.markup and style_name != "html":
         raise InputError(f"The {translator.name} engine reads HTML; use html markers, not {style_name!r}.")
@@ -134,6 +155,11 @@ def translate_docs(
                             {"pair_id": get_pair_id(doc) or "", "reason": drop.reason, "source": source_text, "translation": output}
                         )
                     continue
+                if is_identical(doc, target):
+                    report.identical += 1
+                    if identical == "drop":
+                        report.dropped[IDENTICAL] = report.dropped.get(IDENTICAL, 0) + 1
+                        continue
                 report.kept += 1
                 report.boundaries_expanded += expanded
                 for ent in target.ents:
@@ -154,12 +180,15 @@ def translate(
     batch_size: Optional[int] = None,
     progress: bool = True,
     limit: Optional[int] = None,
+    identical: str = "keep",
 ) -> Dict[str, TranslationReport]:
     """Write ``{lang}.spacy`` and ``{lang}.report.json`` into ``output_dir`` for every target.
 
     ``src_lang`` defaults to the language stored in the source Docs (it must be one).
-    Prints one summary line per language.
+    ``identical``: "keep" or "drop" translations word for word equal to their source (see
+    :func:`translate_docs`). Prints one summary line per language.
     """
+    check_identical_policy(identical)
     docs = load_source(source)
     if limit is not None:
         docs = docs[:limit]
@@ -179,7 +208,7 @@ def translate(
     reports: Dict[str, TranslationReport] = {}
     for target in targets:
         translator = get_translator(target.engine, src_lang, target.lang, **target.options)
-        kept, report = translate_docs(docs, translator, target.lang, src_lang, markers, batch_size, progress)
+        kept, report = translate_docs(docs, translator, target.lang, src_lang, markers, batch_size, progress, identical)
         with atomic_output(out_dir / f"{target.lang}.spacy") as tmp:
             DocBin(docs=kept, store_user_data=True).to_disk(tmp)
         data = report.to_dict()
