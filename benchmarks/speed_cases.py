@@ -5,6 +5,7 @@ Each case loads one encoder, builds the same batches of CoNLL sentences, warms u
 pipeline tokenizes (``doc.text``), pre-tokenized outside the timed region: they are the limit
 of this machine for the encoder, not a second implementation of the pipeline.
 """
+import gc
 import random
 import resource
 import time
@@ -103,8 +104,13 @@ def batches(items: Sequence, size: int) -> List[List]:
 
 
 def _timed(fn: Callable[[], None], settings: Settings, result: Result) -> None:
+    """Warm-up, then timed repetitions. Both sides freeze what is alive after the warm-up out of the
+    garbage collector: a full collection over the ~440k objects the imports leave costs ~0.3 s and
+    lands in some repetitions and not others (benchmarks/README.md, Performance)."""
     for _ in range(settings.warmup):
         fn()
+    gc.collect()
+    gc.freeze()
     result.rss_loaded_mb = peak_rss_mb()
     for _ in range(settings.reps):
         start, cpu = time.perf_counter(), time.process_time()
