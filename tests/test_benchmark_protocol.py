@@ -35,3 +35,24 @@ def test_convergence_flags_a_curve_still_rising_in_the_last_quarter():
     assert rising["still_rising"] is True and rising["selected_step"] == 100 and rising["dev_f1"] == 70.0
     flat = convergence([(0, 0.0), (25, 60.0), (50, 70.0), (75, 71.0), (100, 70.8)], 100)
     assert flat["still_rising"] is False and flat["selected_step"] == 75
+
+
+def test_target_is_judged_on_seeds_where_all_three_systems_finished():
+    """Baselines with 3 seeds and a student with 1: the margin comes from that one seed's pairs, not
+    from means over different seed sets (which once read +3.0 where the paired margin was +2.1)."""
+    from accuracy_report import target_lines
+
+    def cmp(baseline, column, diffs):
+        return {"system": "concner+distill", "baseline": baseline, "column": column,
+                "seeds": sorted(diffs), "diffs": [diffs[s] for s in sorted(diffs)]}
+
+    report = {"groups": {"mean": ["de", "bg"], "mean de/bg": ["de", "bg"]}, "languages": ["de", "bg"],
+              "comparisons": [cmp("source-only", "mean de/bg", {0: 0.02}), cmp("source+translations", "mean de/bg", {0: 0.04}),
+                              cmp("source-only", "de", {0: 0.05}), cmp("source+translations", "de", {0: 0.01}),
+                              cmp("source-only", "bg", {0: -0.01}), cmp("source+translations", "bg", {0: 0.03})]}
+    lines = target_lines(report)
+    assert lines[0].startswith("- mean de/bg: concner+distill +2.0 F1 vs the better baseline (source-only)")
+    assert "+1.0 F1 vs the better baseline (source+translations)" in lines[1]
+    assert "-1.0 F1" in lines[2] and "seed(s) 0" in lines[2]
+    report["comparisons"][1]["seeds"], report["comparisons"][1]["diffs"] = [1], [0.04]  # no common seed
+    assert "no finished seed in common" in target_lines(report)[0]
