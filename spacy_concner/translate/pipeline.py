@@ -1,10 +1,11 @@
 """The translate-train step: labelled source DocBin -> one projected DocBin per target language.
 
 For each target language the source sentences are marked (:mod:`.projection`), translated in
-batches by the chosen backend (:mod:`.translation`), and projected back into Docs tokenised by
+batches by the chosen backend (:mod:`.backends`), and projected back into Docs tokenised by
 the target language's tokenizer, each carrying its source sentence's pair id. Sentences whose
 markers do not survive are dropped and counted by reason; ``{lang}.report.json`` records
-sentences in / kept / dropped (in = kept + dropped) and entities in vs. out by type.
+sentences in / kept / dropped (in = kept + dropped), entities in vs. out by type, and how many
+translations are word for word their source (dropped too with ``identical="drop"``).
 """
 import json
 import logging
