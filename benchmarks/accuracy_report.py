@@ -106,14 +106,14 @@ def identical_translations(prep: Path) -> Dict[str, Dict[str, int]]:
     from spacy.vocab import Vocab
 
     from spacy_concner.data.docdata import get_pair_id
+    from spacy_concner.translate.pipeline import is_identical
 
     vocab = Vocab()
-    source = {get_pair_id(d): [t.text for t in d]
-              for d in DocBin().from_disk(prep / "data" / "en" / "train.spacy").get_docs(vocab)}
+    source = {get_pair_id(d): d for d in DocBin().from_disk(prep / "data" / "en" / "train.spacy").get_docs(vocab)}
     out = {}
     for path in sorted((prep / "translations").glob("*.spacy")):
         docs = list(DocBin().from_disk(path).get_docs(vocab))
-        same = sum(source.get(get_pair_id(d)) == [t.text for t in d] for d in docs)
+        same = sum(get_pair_id(d) in source and is_identical(source[get_pair_id(d)], d) for d in docs)
         out[path.stem] = {"identical": same, "kept": len(docs)}
     return out
 
