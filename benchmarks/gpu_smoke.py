@@ -1,4 +1,5 @@
-"""GPU smoke test: two training steps of every config with ``spacy train --gpu-id``, then ``nlp.pipe``.
+"""GPU smoke test: two training steps of every config (and the concner config with the speed levers)
+with ``spacy train --gpu-id``, then ``nlp.pipe``.
 
 It proves the training path runs on the device (loss, optimizer, listener, heads) and says where
 every array lived. Data: the sample corpus in corpus/ (no network, no translation engines). The
@@ -88,6 +89,11 @@ def main() -> None:
     for cfg in ("baseline_src_trans.cfg", "concner.cfg"):
         runs.append(train(cfg, out / cfg.split(".")[0], args.gpu_id,
                           common + ["--paths.translations", json.dumps([str(data["trans"])])]))
+    # the speed levers on the device: mixed precision ("auto": bfloat16 where the GPU has it) and frozen embeddings
+    runs.append(train("concner.cfg", out / "concner_levers", args.gpu_id,
+                      common + ["--paths.translations", json.dumps([str(data["trans"])]),
+                                "--initialize.after_init.autocast", "auto",
+                                "--initialize.after_init.freeze_embeddings", "true"]))
     if args.gpu_id >= 0:
         spacy.require_gpu(args.gpu_id)
     teacher = spacy.load(out / "concner" / "model-last")
