@@ -7,7 +7,12 @@ from typing import List, Sequence
 import numpy
 import pytest
 
-from spacy_concner.pipeline.decoding import allowed_starts, allowed_transitions, tags_for_labels, viterbi_decode
+import spacy
+from spacy.training import biluo_tags_to_spans, iob_to_biluo
+
+from spacy_concner.pipeline.decoding import (
+    allowed_starts, allowed_transitions, tag_spans, tags_for_labels, viterbi_decode, viterbi_decode_batch,
+)
 
 TAG_SETS = [["PER"], ["LOC", "PER"], ["LOC", "MISC", "ORG", "PER"], ["A", "B", "C", "D", "E", "F"]]
 
@@ -69,3 +74,51 @@ def test_iob2_checker_itself():
     assert is_valid_iob2(["B-PER", "I-PER", "O", "B-LOC"]) and is_valid_iob2([])
     assert not is_valid_iob2(["I-PER"]) and not is_valid_iob2(["B-LOC", "I-PER"])
     assert not is_valid_iob2(["O", "I-LOC"])
+
+
+def _one_at_a_time(log_probs, allowed, starts):
+    """The reference: the textbook recursion, one sentence at a time."""
+    out = []
+    for lp in log_probs:
+        n, n_tags = lp.shape
+        if not n:
+            out.append([])
+            continue
+        penalty = numpy.where(allowed, 0.0, -numpy.inf)
+        score, back = numpy.where(starts, lp[0], -numpy.inf), []
+        for t in range(1, n):
+            cand = score[:, None] + penalty
+            back.append(cand.argmax(axis=0))
+            score = cand.max(axis=0) + lp[t]
+        path = [int(score.argmax())]
+        for pointers in reversed(back):
+            path.append(int(pointers[path[-1]]))
+        out.append(path[::-1])
+    return out
+
+
+@pytest.mark.parametrize("labels", TAG_SETS, ids=lambda l: f"{len(l)}labels")
+def test_batched_viterbi_equals_one_sentence_at_a_time(labels):
+    """Sentences of very different lengths (0 included) in one batch: each gets its own best path."""
+    tags = tags_for_labels(labels)
+    allowed, starts = allowed_transitions(tags), allowed_starts(tags)
+    rng = random.Random(7)
+    for _ in range(40):
+        batch = [_random_scores(rng, rng.choice([0, 1, 2, 5, 17]), len(tags)) for _ in range(rng.randint(1, 9))]
+        got = viterbi_decode_batch(batch, allowed, starts)
+        assert [g.tolist() for g in got] == _one_at_a_time(batch, allowed, starts)
+        assert [len(g) for g in got] == [len(lp) for lp in batch]
+
+
+def test_tag_spans_reads_tags_as_spacy_does():
+    """Valid and ill-formed sequences: the same entities as spaCy's iob_to_biluo + biluo_tags_to_spans."""
+    tags = tags_for_labels(["LOC", "PER"])
+    nlp = spacy.blank("en")
+    rng = random.Random(3)
+    cases = [["B-PER", "I-PER", "O", "B-LOC"], ["I-PER", "I-PER", "B-PER", "I-LOC"], ["O", "O"], [],
+             ["B-LOC", "B-LOC", "I-LOC", "I-LOC"], ["I-LOC"]]
+    cases += [[rng.choice(tags) for _ in range(rng.randint(1, 12))] for _ in range(200)]
+    for seq in cases:
+        doc = nlp.make_doc(" ".join(["w"] * len(seq))) if seq else nlp.make_doc("")
+        expected = [(s.start, s.end, s.label_) for s in biluo_tags_to_spans(doc, iob_to_biluo(seq))]
+        assert tag_spans([tags.index(t) for t in seq], tags) == expected, seq

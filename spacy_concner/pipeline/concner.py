@@ -14,14 +14,14 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc
-from spacy.training import Example, biluo_tags_to_spans, iob_to_biluo
+from spacy.tokens import Doc, Span
+from spacy.training import Example
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from ..ml.architecture import ConCNEROutput
 from ..ml.loss import DualContrastiveLoss, Targets
-from .decoding import allowed_starts, allowed_transitions, tags_for_labels, viterbi_decode
+from .decoding import allowed_starts, allowed_transitions, tag_spans, tags_for_labels, viterbi_decode_batch
 from .targets import doc_pair_ids, entity_types, gold_tag_ids, soft_targets
 
 logger = logging.getLogger(__name__)
@@ -201,13 +201,12 @@ class ConCNER(TrainablePipe):
                 "[components.transformer.model.get_spans].", self.name, missing, total)
         tags = self.tags
         allowed, starts = allowed_transitions(tags), allowed_starts(tags)
-        return [viterbi_decode(lp, allowed, starts) for lp in self.tag_log_probs(docs)]
+        return viterbi_decode_batch(self.tag_log_probs(docs), allowed, starts)
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
         tags = self.tags
         for doc, ids in zip(docs, tag_ids):
-            iob = [tags[i] for i in ids]
-            doc.ents = biluo_tags_to_spans(doc, iob_to_biluo(iob))
+            doc.ents = [Span(doc, start, end, label=label) for start, end, label in tag_spans(ids, tags)]
 
     # ---- training -------------------------------------------------------------------------
     def update(
