@@ -85,15 +85,14 @@ def main() -> None:
     encoder = args.encoder or str(tiny_encoder(out))
     report["encoder"] = encoder
     common = ["--paths.train", str(data["train"]), "--paths.dev", str(data["dev"]), "--paths.transformer", encoder]
+    with_trans = common + ["--paths.translations", json.dumps([str(data["trans"])])]
     runs = [train("baseline_src.cfg", out / "src", args.gpu_id, common)]
     for cfg in ("baseline_src_trans.cfg", "concner.cfg"):
-        runs.append(train(cfg, out / cfg.split(".")[0], args.gpu_id,
-                          common + ["--paths.translations", json.dumps([str(data["trans"])])]))
+        runs.append(train(cfg, out / cfg.split(".")[0], args.gpu_id, with_trans))
     # the speed levers on the device: mixed precision ("auto": bfloat16 where the GPU has it) and frozen embeddings
     runs.append(train("concner.cfg", out / "concner_levers", args.gpu_id,
-                      common + ["--paths.translations", json.dumps([str(data["trans"])]),
-                                "--initialize.after_init.autocast", "auto",
-                                "--initialize.after_init.freeze_embeddings", "true"]))
+                      with_trans + ["--initialize.after_init.autocast", "auto",
+                                    "--initialize.after_init.freeze_embeddings", "true"]))
     if args.gpu_id >= 0:
         spacy.require_gpu(args.gpu_id)
     teacher = spacy.load(out / "concner" / "model-last")
