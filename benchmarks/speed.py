@@ -38,6 +38,8 @@ def all_cases(settings: Settings) -> List[Case]:
              note="spacy_concner.AdamW.v1, gradients zeroed by the shim (release_gradients = false)"),
         Case("raw_infer", "raw", "infer", note="no_grad forward + head + argmax"),
         Case("ours_infer", "ours", "infer", note="nlp.pipe, Viterbi decoding, doc.ents"),
+        Case("ours_infer_one_call", "ours", "infer", sort_by_length=False, note="as ours_infer, with "
+             "TransformerModel.v1 sort_by_length = false: one padded call per batch, raw's work"),
         Case("raw_train_frozen", "raw", "train", freeze_embeddings=True, group="frozen embeddings"),
         Case("ours_train_frozen", "ours", "train", freeze_embeddings=True, group="frozen embeddings",
              note="[initialize.after_init] spacy_concner.freeze_embeddings.v1"),

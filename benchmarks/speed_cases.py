@@ -34,6 +34,7 @@ class Case:
     lengths: str = "fixed"  # "fixed": all sentences min_len..max_len words; "mixed": any length
     bucketed: bool = False  # sort the mixed sample by length before cutting batches
     batch_size: Optional[int] = None  # inference batch size (default: the training batch size)
+    sort_by_length: bool = True  # ours only: spacy_concner.TransformerModel.v1 length-sorted prediction
     group: str = "main"
     note: str = ""
 
@@ -231,7 +232,8 @@ def build_nlp(settings: Settings, case: Case, encoder: str, docs):
     from spacy.training import Example
     from spacy.util import registry
 
-    overrides = {"paths.transformer": encoder, "nlp.batch_size": case.batch_size or settings.batch_size}
+    overrides = {"paths.transformer": encoder, "nlp.batch_size": case.batch_size or settings.batch_size,
+                 "components.transformer.model.sort_by_length": case.sort_by_length}
     overrides["initialize.after_init"] = {
         "@callbacks": "spacy_concner.transformer_levers.v1", "freeze_embeddings": case.freeze_embeddings,
         "autocast": "bfloat16" if case.autocast else None, "release_gradients": case.release_gradients}
