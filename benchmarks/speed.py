@@ -120,6 +120,20 @@ def round_ratios(runs: Dict[str, List[Result]]) -> Dict[str, List[float]]:
     return out
 
 
+def rewrite_report(out: Path) -> None:
+    """Judge a recorded run again with this commit's report code (timings untouched)."""
+    data = json.loads((out / "speed.json").read_text())
+    settings = Settings(**data["meta"]["settings"])
+    runs = {k: [Result(**r) for r in rs] for k, rs in data["rounds"].items()}
+    merged = {k: Result(**v) for k, v in data["cases"].items()}
+    cases = [c for c in all_cases(settings) if c.name in merged]
+    data["summary"] = summarise(cases, merged, settings, round_ratios(runs))
+    data["meta"]["report_commit"] = git_commit()
+    (out / "speed.json").write_text(json.dumps(data, indent=1))
+    write_markdown(out / "speed.md", data["meta"], data["summary"])
+    print((out / "speed.md").read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoder", default=str(ROOT / "assets" / "me5-small"),
@@ -137,8 +151,13 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated case names or groups")
     parser.add_argument("--data", default=Settings.data, help="CoNLL file to draw sentences from")
     parser.add_argument("--out", default=str(RESULTS), help="folder for speed.json and speed.md")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite speed.json's verdicts and speed.md in --out from its recorded rounds")
     parser.add_argument("--_worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.report_only:
+        rewrite_report(Path(args.out))
+        return
     if args._worker:
         spec = json.loads(args._worker)
         result = run_case(Settings(**spec["settings"]), Case(**spec["case"]))

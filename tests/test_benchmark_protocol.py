@@ -56,3 +56,22 @@ def test_target_is_judged_on_seeds_where_all_three_systems_finished():
     assert "-1.0 F1" in lines[2] and "seed(s) 0" in lines[2]
     report["comparisons"][1]["seeds"], report["comparisons"][1]["diffs"] = [1], [0.04]  # no common seed
     assert "no finished seed in common" in target_lines(report)[0]
+
+
+def test_speed_target_needs_the_interval_on_the_right_side():
+    """The speed verdict rests on the 95% interval over rounds, not on one lucky or unlucky round."""
+    from speed_report import round_interval, targets_of
+
+    assert round_interval([1.2]) is None
+    low, high = round_interval([0.8, 1.25])  # geometric mean 1.0, huge spread
+    assert low < 1.0 < high and abs(low * high - 1.0) < 1e-9  # symmetric on the log scale
+    rows = {"ours_infer": {"median_s": 1.0, "cpu_median_s": 1.0}, "raw_infer": {"median_s": 1.1, "cpu_median_s": 1.1}}
+
+    def verdict(ratios):
+        key = "ours_infer/raw_infer/throughput"
+        found = targets_of(rows, {f"{key}/wall": ratios, f"{key}/cpu": ratios})
+        return [(t["met"], t["every_round"]) for t in found if t["ours"] == "ours_infer"][0]
+
+    assert verdict([1.10, 1.12, 1.08, 1.11, 0.99, 1.09, 1.10, 1.13]) == (True, False)  # one slow round
+    assert verdict([1.4, 0.8, 1.3, 0.9]) == (False, False)  # the interval reaches below 1.0
+    assert verdict([1.05]) == (False, True)  # one round: no interval, no verdict
