@@ -32,6 +32,8 @@ def all_cases(settings: Settings) -> List[Case]:
         Case("raw_train", "raw", "train", note="AdamW + clip_grad_norm, all parameters"),
         Case("ours_train", "ours", "train", note="configs/concner.cfg: CE + L_label + L_trans"),
         Case("ours_train_ce", "ours", "train", config="baseline_src_trans.cfg", note="CE only"),
+        Case("ours_train_ce_one_call", "ours", "train", config="baseline_src_trans.cfg", sort_by_length=False,
+             note="CE only, TransformerModel.v1 sort_by_length = false: one padded call per batch, raw's work"),
         Case("ours_train_thinc_adam", "ours", "train", optimizer="thinc", release_gradients=False,
              note="the previous default: thinc's Adam.v1, gradients zeroed by the shim"),
         Case("ours_train_keep_grads", "ours", "train", release_gradients=False,

@@ -124,3 +124,36 @@ def test_unpadded_batch_runs_in_one_call(tiny_bert, paired_examples):
     hook.remove()
     assert calls == [1]
     assert torch.is_grad_enabled()
+
+
+def _no_dropout(nlp):
+    hf = hf_models(nlp, "transformer")[0]
+    for module in hf.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        if hasattr(module, "dropout_prob"):  # SDPA attention's dropout
+            module.dropout_prob = 0.0
+    return hf
+
+
+def test_training_in_chunks_gives_the_one_call_gradients(tiny_bert, paired_examples):
+    on, off = _pair(tiny_bert, paired_examples)
+    hf_on, hf_off = _no_dropout(on), _no_dropout(off)
+    calls = []
+    hook = hf_on.register_forward_hook(lambda m, args, kwargs, out: calls.append(kwargs["input_ids"].shape),
+                                       with_kwargs=True)
+    losses_on = on.update(paired_examples, sgd=False, drop=0.0)
+    hook.remove()
+    losses_off = off.update(paired_examples, sgd=False, drop=0.0)
+    assert len(calls) >= 2 and sum(shape[0] for shape in calls) == len(paired_examples)
+    assert losses_on["concner"] == pytest.approx(losses_off["concner"], rel=1e-5)
+    grads_off = dict(hf_off.named_parameters())
+    compared = 0
+    for name, param in hf_on.named_parameters():
+        other = grads_off[name].grad
+        if param.grad is None:
+            assert other is None or not other.any(), name
+            continue
+        torch.testing.assert_close(param.grad, other, rtol=1e-4, atol=1e-6)
+        compared += 1
+    assert compared > 10 and hf_on.encoder.layer[0].attention.self.query.weight.grad.abs().sum() > 0

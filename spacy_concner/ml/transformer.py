@@ -1,16 +1,18 @@
-"""``spacy_concner.TransformerModel.v1``: spacy-transformers' TransformerModel.v3, predicting faster.
+"""``spacy_concner.TransformerModel.v1``: spacy-transformers' TransformerModel.v3, without padded work.
 
-Training is unchanged. Prediction differs in two ways, both invisible in the output:
+Same arguments, weights, outputs and gradients as TransformerModel.v3; two differences in how
+the work is done:
 
 - **Length-sorted chunks.** spacy-transformers pads every span of a batch to the batch's longest
   and runs them in one call. On a CPU each padded slot costs as much as a real word piece (every
   dense layer runs over it), so a batch of 16 sentences of 20-30 words wastes about a quarter of
   the work. Here the batch's rows are sorted by length and cut into the chunks that minimise
   padded slots plus a fixed cost per call (:func:`length_chunks`), each chunk is run trimmed to its
-  own longest row, and the outputs are put back in place. A row's real positions get the same
-  values as in the padded call (attention never looks at padding); padded positions, which
-  nothing downstream reads, hold the chunk's padding output or zeros. On a GPU, where padded
-  slots are nearly free, the batch runs in one call as before.
+  own longest row, and the outputs are put back in place, in prediction and in training (the
+  backward pass goes through each chunk). A row's real positions get the same values, and the
+  weights the same gradients, as in the padded call (attention never looks at padding); padded
+  positions, which nothing downstream reads, hold the chunk's padding output or zeros. On a GPU,
+  where padded slots are nearly free, the batch runs in one call as before.
 - **No train/eval walk per batch.** thinc's ``PyTorchShim.predict`` switches every submodule to
   eval mode and back to train mode on each call; here the model is left in eval mode after
   predicting (``begin_update`` switches it to train mode before every training step, as it always did).
@@ -52,25 +54,59 @@ def length_chunks(lengths: List[int], call_cost: int = CALL_COST_SLOTS) -> List[
 
 
 class LengthSortedHFShim(HFShim):
-    """HFShim whose ``predict`` runs the batch in length-sorted, trimmed chunks (see module doc)."""
+    """HFShim that runs each batch in length-sorted, trimmed chunks (see module doc)."""
 
     def predict(self, inputs: ArgsKwargs) -> Any:
         model = self._model
         if model.training:
             model.eval()
         with torch.no_grad(), torch.autocast(device_type="cuda", enabled=self._mixed_precision):
-            mask = inputs.kwargs.get("attention_mask")
-            if mask is None or mask.device.type != "cpu" or inputs.args or _returns_per_layer(model):
-                return model(*inputs.args, **inputs.kwargs)
-            return _predict_in_chunks(model, inputs.kwargs, mask)
+            return _call(model, inputs)
+
+    def begin_update(self, inputs: ArgsKwargs):
+        """thinc's own ``begin_update`` (train mode, gradient scaling, backprop), with the model's
+        forward replaced by the chunked call for its duration."""
+        model = self._model
+        if not _sortable(model, inputs):
+            return super().begin_update(inputs)
+        self._model = _ChunkedCall(model)
+        try:
+            return super().begin_update(inputs)
+        finally:
+            self._model = model  # backprop reads the real model's parameters
 
 
-def _returns_per_layer(model: torch.nn.Module) -> bool:
+class _ChunkedCall:
+    """Stands in for the torch model inside ``PyTorchShim.begin_update``: same ``train()``, chunked call."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model = model
+
+    def train(self, mode: bool = True) -> "_ChunkedCall":
+        self.model.train(mode)
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _call(self.model, ArgsKwargs(args=args, kwargs=kwargs))
+
+
+def _sortable(model: torch.nn.Module, inputs: ArgsKwargs) -> bool:
+    """Keyword inputs with an attention mask on the CPU, and a model that returns no per-layer outputs."""
+    mask = inputs.kwargs.get("attention_mask")
     config = getattr(model, "config", None)
-    return bool(getattr(config, "output_hidden_states", False) or getattr(config, "output_attentions", False))
+    per_layer = getattr(config, "output_hidden_states", False) or getattr(config, "output_attentions", False)
+    return mask is not None and mask.device.type == "cpu" and not inputs.args and not per_layer
 
 
-def _predict_in_chunks(model: torch.nn.Module, kwargs: Dict[str, torch.Tensor], mask: torch.Tensor) -> Any:
+def _call(model: torch.nn.Module, inputs: ArgsKwargs) -> Any:
+    """The model's output for the whole batch, computed chunk by chunk where that saves padded slots.
+
+    Differentiable: chunk outputs are written into the full-size output with indexed assignment,
+    which autograd routes back to each chunk."""
+    if not _sortable(model, inputs):
+        return model(*inputs.args, **inputs.kwargs)
+    kwargs = inputs.kwargs
+    mask = kwargs["attention_mask"]
     lengths = (mask != 0).sum(dim=1)  # spacy-transformers passes the mask as floats
     order = torch.argsort(lengths, descending=True, stable=True)
     sorted_lengths = lengths[order].tolist()
@@ -104,9 +140,9 @@ def create_transformer_model(
     grad_scaler_config: dict = {},
     sort_by_length: bool = True,
 ) -> TransformerModel:
-    """spacy-transformers' ``TransformerModel.v3`` (same arguments), predicting in length-sorted chunks.
+    """spacy-transformers' ``TransformerModel.v3`` (same arguments), run in length-sorted chunks.
 
-    sort_by_length: False gives TransformerModel.v3's prediction exactly (one padded call per batch).
+    sort_by_length: False gives TransformerModel.v3 exactly (one padded call per batch).
     """
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision,
                              grad_scaler_config)
