@@ -139,13 +139,18 @@ def _no_dropout(nlp):
 def test_training_in_chunks_gives_the_one_call_gradients(tiny_bert, paired_examples):
     on, off = _pair(tiny_bert, paired_examples)
     hf_on, hf_off = _no_dropout(on), _no_dropout(off)
-    calls = []
-    hook = hf_on.register_forward_hook(lambda m, args, kwargs, out: calls.append(kwargs["input_ids"].shape),
-                                       with_kwargs=True)
+    calls, lookups = [], []
+    hook = hf_on.register_forward_hook(lambda m, args, kwargs, out: calls.append(
+        (kwargs.get("input_ids") if kwargs.get("input_ids") is not None else kwargs["inputs_embeds"]).shape),
+        with_kwargs=True)
+    lookup_hook = hf_on.get_input_embeddings().register_forward_hook(lambda m, i, o: lookups.append(o.shape))
     losses_on = on.update(paired_examples, sgd=False, drop=0.0)
     hook.remove()
+    lookup_hook.remove()
     losses_off = off.update(paired_examples, sgd=False, drop=0.0)
     assert len(calls) >= 2 and sum(shape[0] for shape in calls) == len(paired_examples)
+    # trained word embeddings are looked up once for the whole batch: one dense gradient, not one per chunk
+    assert len(lookups) == 1 and lookups[0][0] == len(paired_examples)
     assert losses_on["concner"] == pytest.approx(losses_off["concner"], rel=1e-5)
     grads_off = dict(hf_off.named_parameters())
     compared = 0

@@ -113,6 +113,12 @@ def _call(model: torch.nn.Module, inputs: ArgsKwargs) -> Any:
     chunks = length_chunks(sorted_lengths)
     if not chunks or (len(chunks) == 1 and sorted_lengths[0] == mask.shape[1]):
         return model(**kwargs)  # nothing to gain: one chunk, no padding to trim
+    embeddings = model.get_input_embeddings()
+    if torch.is_grad_enabled() and embeddings.weight.requires_grad and "input_ids" in kwargs:
+        # trained word embeddings: look them up once, so backward builds one dense gradient of the
+        # embedding matrix (96M values for multilingual-e5-small), not one per chunk
+        kwargs = {**kwargs, "inputs_embeds": embeddings(kwargs["input_ids"])}
+        del kwargs["input_ids"]
     full: Dict[str, torch.Tensor] = {}
     part = None
     for start, end in chunks:
