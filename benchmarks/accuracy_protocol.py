@@ -138,12 +138,20 @@ def paired(ours: Dict[int, float], base: Dict[int, float]) -> Optional[Dict[str,
         return None
     diffs = [ours[s] - base[s] for s in seeds]
     mean = statistics.fmean(diffs)
-    out: Dict[str, Any] = {"seeds": seeds, "diffs": diffs, "mean": mean, "ci95": None, "beats": None}
-    if len(diffs) > 1:
-        half = t975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
-        out["ci95"] = [mean - half, mean + half]
-        out["beats"] = True if mean - half > 0 else False if mean + half < 0 else None
+    out: Dict[str, Any] = {"seeds": seeds, "diffs": diffs, "mean": mean, "ci95": t_interval(diffs), "beats": None}
+    if out["ci95"]:
+        low, high = out["ci95"]
+        out["beats"] = True if low > 0 else False if high < 0 else None
     return out
+
+
+def t_interval(values: List[float]) -> Optional[List[float]]:
+    """95% t-interval (n − 1 dof) of the mean of ``values``; None for fewer than two."""
+    if len(values) < 2:
+        return None
+    mean = statistics.fmean(values)
+    half = t975(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return [mean - half, mean + half]
 
 
 def per_seed(results: List[Dict[str, Any]], system: str, column: str, groups: Dict[str, List[str]]) -> Dict[int, float]:

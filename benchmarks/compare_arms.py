@@ -13,23 +13,17 @@ import statistics
 from pathlib import Path
 from typing import Any, Dict, List
 
-from accuracy_protocol import paired
+from accuracy_protocol import paired, per_seed
 
 DEV = "English dev"
 
 
 def per_seed_scores(data: Dict[str, Any], system: str) -> Dict[str, Dict[int, float]]:
     """column -> seed -> F1 (%) for ``system``: English dev, each language and each group mean."""
-    out: Dict[str, Dict[int, float]] = {DEV: {}}
-    for run in data["runs"]:
-        if run["system"] != system or not run.get("f1"):
-            continue
-        seed = run["seed"]
-        out[DEV][seed] = run["dev_en_f1"]
-        for lang, f1 in run["f1"].items():
-            out.setdefault(lang, {})[seed] = 100 * f1
-        for group, langs in data["groups"].items():
-            out.setdefault(group, {})[seed] = statistics.fmean(100 * run["f1"][lang] for lang in langs)
+    runs = [run for run in data["runs"] if run["system"] == system and run.get("f1")]
+    out = {DEV: {run["seed"]: run["dev_en_f1"] for run in runs}}
+    for column in data["columns"]:
+        out[column] = {seed: 100 * f1 for seed, f1 in per_seed(runs, system, column, data["groups"]).items()}
     return out
 
 

@@ -34,7 +34,7 @@ class Case:
     lengths: str = "fixed"  # "fixed": all sentences min_len..max_len words; "mixed": any length
     bucketed: bool = False  # sort the mixed sample by length before cutting batches
     batch_size: Optional[int] = None  # inference batch size (default: the training batch size)
-    sort_by_length: bool = True  # ours only: spacy_concner.TransformerModel.v1 length-sorted prediction
+    sort_by_length: bool = True  # ours only: spacy_concner.TransformerModel.v1 length-sorted chunks
     group: str = "main"
     note: str = ""
 

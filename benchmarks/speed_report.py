@@ -4,7 +4,7 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from accuracy_protocol import t975
+from accuracy_protocol import t_interval
 from speed_cases import Case, Result, Settings
 
 # which case each case is compared with: (same side, main setting) and (raw torch, same setting)
@@ -93,11 +93,8 @@ def round_interval(ratios: List[float]) -> Optional[List[float]]:
     uncertainty of the estimate, so it narrows as rounds are added, where the range of single rounds
     only widens: on a shared machine whose speed drifts by ±20 % between seconds, "every round on the
     right side" fails more often the more rounds one runs."""
-    if len(ratios) < 2:
-        return None
-    logs = [math.log(r) for r in ratios]
-    mean, half = statistics.fmean(logs), t975(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
-    return [math.exp(mean - half), math.exp(mean + half)]
+    interval = t_interval([math.log(r) for r in ratios])
+    return [math.exp(bound) for bound in interval] if interval else None
 
 
 def targets_of(rows: Dict[str, Dict], round_ratios: Dict[str, List[float]]) -> List[Dict]:
