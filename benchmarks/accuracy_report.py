@@ -118,6 +118,15 @@ def identical_translations(prep: Path) -> Dict[str, Dict[str, int]]:
     return out
 
 
+def prepared_folder(info: Dict[str, Any], cache: Path) -> Path:
+    """A run's prepared-data folder: where it was made, else the folder of that key under ``--cache``
+    (runs made on another machine, e.g. a GPU box, whose cache lived elsewhere)."""
+    prep = Path(info["prepared"])
+    if prep.exists() or not (cache / prep.name).exists():
+        return prep
+    return cache / prep.name
+
+
 def build_report(args: argparse.Namespace, settings: Dict[str, Any], shared_stats: List[Dict[str, Any]],
                  results: List[Dict[str, Any]], command: str) -> Dict[str, Any]:
     from spacy_concner.workflow.package_meta import describe_encoder
@@ -127,8 +136,8 @@ def build_report(args: argparse.Namespace, settings: Dict[str, Any], shared_stat
     seed_info = {str(s): json.loads((args.runs / f"seed{s}" / "seed_info.json").read_text(encoding="utf-8"))
                  for s in seeds}
     for info in seed_info.values():
-        info["identical_translations"] = identical_translations(Path(info["prepared"]))
-    encoder = describe_encoder(Path(seed_info[str(seeds[0])]["prepared"]) / "encoder")
+        info["identical_translations"] = identical_translations(prepared_folder(info, args.cache))
+    encoder = describe_encoder(prepared_folder(seed_info[str(seeds[0])], args.cache) / "encoder")
     encoder = encoder.split(", vocabulary pruned")[0] + ", vocabulary pruned (losslessly) to each run's text"
     groups = groups_of(args.langs, args.focus_langs)
     columns = args.langs + list(groups)

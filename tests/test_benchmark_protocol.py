@@ -75,3 +75,19 @@ def test_speed_target_needs_the_interval_on_the_right_side():
     assert verdict([1.10, 1.12, 1.08, 1.11, 0.99, 1.09, 1.10, 1.13]) == (True, False)  # one slow round
     assert verdict([1.4, 0.8, 1.3, 0.9]) == (False, False)  # the interval reaches below 1.0
     assert verdict([1.05]) == (False, True)  # one round: no interval, no verdict
+
+
+def test_report_finds_the_prepared_data_of_runs_made_on_another_machine(tmp_path):
+    """Runs made elsewhere (e.g. on a GPU box) record that machine's cache path; the report looks the
+    same key folder up under --cache, and keeps the recorded path when it exists."""
+    from accuracy_report import prepared_folder
+
+    cache = tmp_path / "cache"
+    (cache / "wikiann-seed0-abc").mkdir(parents=True)
+    moved = {"prepared": "/nonexistent/gpu-cache/wikiann-seed0-abc"}
+    assert prepared_folder(moved, cache) == cache / "wikiann-seed0-abc"
+    here = tmp_path / "elsewhere" / "wikiann-seed0-abc"
+    here.mkdir(parents=True)
+    assert prepared_folder({"prepared": str(here)}, cache) == here
+    missing = {"prepared": "/nonexistent/gpu-cache/wikiann-seed1-def"}
+    assert prepared_folder(missing, cache) == Path(missing["prepared"])  # not found anywhere: the error names it
