@@ -75,6 +75,8 @@ def train_command(args: argparse.Namespace, system: str, seed: int, shared: Path
         cmd += ["--training.batcher.bucket", str(args.bucket)]
     if system in ("source+translations", "concner"):
         cmd += ["--paths.translations", json.dumps([str(prep / "translations")])]
+        if args.translation_ce_weight is not None:
+            cmd += ["--components.concner.loss.translation_ce_weight", str(args.translation_ce_weight)]
     if system == "concner":
         cmd += ["--components.concner.loss.label_weight", str(args.lambda_label),
                 "--components.concner.loss.trans_weight", str(args.lambda_trans),

@@ -6,6 +6,8 @@ All of it lives in ``doc.user_data`` so it travels through ``DocBin(store_user_d
   translations share it; the translation-contrastive loss treats equal ids as positives.
 - ``"concner.lang"`` (str): ISO 639-1 code of the Doc's language ("en", "de", ...).
 - ``"concner.soft_tags"`` (dict): teacher output for distillation, see :func:`set_soft_tags`.
+- ``"concner.translated"`` (bool): set by the paired reader on Docs read from translation files, so
+  the loss can weight the CE of projected (noisier) labels apart from the source's.
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -15,6 +17,7 @@ from spacy.tokens import Doc
 PAIR_ID = "concner.pair_id"
 LANG = "concner.lang"
 SOFT_TAGS = "concner.soft_tags"
+TRANSLATED = "concner.translated"
 
 
 def set_pair(doc: Doc, pair_id: str, lang: str) -> Doc:
@@ -29,6 +32,11 @@ def get_pair_id(doc: Doc) -> Optional[str]:
 
 def get_lang(doc: Doc) -> Optional[str]:
     return doc.user_data.get(LANG)
+
+
+def is_translated(doc: Doc) -> bool:
+    """Whether the Doc came from a translation file (its labels are projected, not annotated)."""
+    return bool(doc.user_data.get(TRANSLATED, False))
 
 
 def set_soft_tags(doc: Doc, log_probs: numpy.ndarray, labels: Sequence[str]) -> None:

@@ -4,6 +4,10 @@
 
     ce_weight * CE + label_weight * L_label + trans_weight * L_trans + distill_weight * L_distill
 
+where CE is the mean over labelled tokens with the tokens of translations (projected labels, which
+carry the projection's noise) weighted by ``translation_ce_weight`` (1: every token alike; 0: CE on
+the source only, the translations still count in the contrastive terms, which only need the pairing).
+
 on a :class:`~spacy_concner.ml.architecture.ConCNEROutput` with torch autograd, and returns each
 term's value and the gradient of the total with respect to the model outputs. A term whose
 weight is 0 is not computed at all, so it contributes exactly zero gradient.
@@ -29,6 +33,7 @@ class Targets:
     soft_log_probs: (n_tokens, n_tags) teacher log-probabilities or None.
     soft_mask: (n_tokens,) bool, rows of soft_log_probs that hold a teacher distribution.
     entity_types: (n_tags,) index of each tag's entity type (O = 0) for ``positive_by="type"``.
+    translated: (n_tokens,) bool, tokens of Docs read from translation files, or None.
     """
 
     tag_ids: numpy.ndarray
@@ -36,6 +41,7 @@ class Targets:
     soft_log_probs: Optional[numpy.ndarray] = None
     soft_mask: Optional[numpy.ndarray] = None
     entity_types: Optional[numpy.ndarray] = None
+    translated: Optional[numpy.ndarray] = None
 
 
 class DualContrastiveLoss:
@@ -56,12 +62,15 @@ class DualContrastiveLoss:
         distill_weight: float = 0.0,
         distill_temperature: float = 1.0,
         seed: int = 0,
+        translation_ce_weight: float = 1.0,
     ) -> None:
         if positive_by not in ("tag", "type"):
             raise ValueError(f"positive_by must be 'tag' or 'type', got {positive_by!r}")
         for name, value in (("temperature", temperature), ("distill_temperature", distill_temperature)):
             if value <= 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
+        if translation_ce_weight < 0:
+            raise ValueError(f"translation_ce_weight must be >= 0, got {translation_ce_weight}")
         self.ce_weight = ce_weight
         self.label_weight = label_weight
         self.trans_weight = trans_weight
@@ -72,6 +81,7 @@ class DualContrastiveLoss:
         self.positive_by = positive_by
         self.distill_weight = distill_weight
         self.distill_temperature = distill_temperature
+        self.translation_ce_weight = translation_ce_weight
         self._rng = numpy.random.default_rng(seed)
 
     @property
@@ -94,6 +104,20 @@ class DualContrastiveLoss:
             chosen.append(outside)
         return numpy.sort(numpy.concatenate(chosen)).astype("int64")
 
+    def _cross_entropy(
+        self, logits: torch.Tensor, tags: torch.Tensor, translated: Optional[numpy.ndarray]
+    ) -> Optional[torch.Tensor]:
+        """Mean CE over labelled tokens, translation tokens weighted by ``translation_ce_weight``
+        (a weighted mean, so the source's CE keeps its scale); None when every weight is 0."""
+        if self.translation_ce_weight == 1.0 or translated is None or not translated.any():
+            return torch.nn.functional.cross_entropy(logits, tags, ignore_index=-1)
+        per_token = torch.nn.functional.cross_entropy(logits, tags, ignore_index=-1, reduction="none")
+        weights = torch.where(torch.as_tensor(translated, device=logits.device),
+                              self.translation_ce_weight, 1.0) * (tags >= 0)
+        if not bool((weights > 0).any()):
+            return None
+        return (per_token * weights).sum() / weights.sum()
+
     def __call__(
         self, out: ConCNEROutput, targets: Targets, o_index: int
     ) -> Tuple[Dict[str, float], ConCNEROutput]:
@@ -109,8 +133,10 @@ class DualContrastiveLoss:
         values: Dict[str, torch.Tensor] = {}
         total = logits.sum() * 0.0
         if self.ce_weight and bool((tags >= 0).any()):
-            values["ce"] = torch.nn.functional.cross_entropy(logits, tags, ignore_index=-1)
-            total = total + self.ce_weight * values["ce"]
+            ce = self._cross_entropy(logits, tags, targets.translated)
+            if ce is not None:
+                values["ce"] = ce
+                total = total + self.ce_weight * ce
         token_proj = sent_proj = None
         if self.label_weight and out.token_proj is not None:
             token_proj = _leaf(out.token_proj)

@@ -22,7 +22,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from ..ml.architecture import ConCNEROutput
 from ..ml.loss import DualContrastiveLoss, Targets
 from .decoding import allowed_starts, allowed_transitions, tag_spans, tags_for_labels, viterbi_decode_batch
-from .targets import doc_pair_ids, entity_types, gold_tag_ids, soft_targets
+from .targets import doc_pair_ids, entity_types, gold_tag_ids, soft_targets, translated_tokens
 
 logger = logging.getLogger(__name__)
 _TOO_LONG = "Token indices sequence length is longer than the specified maximum sequence length"
@@ -261,6 +261,7 @@ class ConCNER(TrainablePipe):
             soft_log_probs=soft,
             soft_mask=soft_mask,
             entity_types=entity_types(self.tags, self.labels),
+            translated=translated_tokens(examples),
         )
 
     def _count_unknown(self, label: str) -> None:

@@ -1,15 +1,16 @@
 """The supervision of one batch, aligned with the model's output rows (:class:`~spacy_concner.ml.loss.Targets`).
 
-Four independent pieces, one function each: gold tag ids per token, a pair id per Doc (equal for
-a sentence and its translations), the teacher's soft tags per token (distillation), and the
-entity type of every tag (for ``positive_by = "type"``).
+Five independent pieces, one function each: gold tag ids per token, a pair id per Doc (equal for
+a sentence and its translations), which tokens belong to translations (projected labels), the
+teacher's soft tags per token (distillation), and the entity type of every tag (for
+``positive_by = "type"``).
 """
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.training import Example, biluo_to_iob
 
-from ..data.docdata import get_pair_id, get_soft_tags
+from ..data.docdata import get_pair_id, get_soft_tags, is_translated
 
 MISSING = (None, "-")
 
@@ -34,6 +35,12 @@ def doc_pair_ids(examples: Sequence[Example]) -> numpy.ndarray:
     index: Dict[str, int] = {}
     ids = [index.setdefault(pair_key(eg, i), len(index)) for i, eg in enumerate(examples)]
     return numpy.asarray(ids, dtype="int64")
+
+
+def translated_tokens(examples: Sequence[Example]) -> numpy.ndarray:
+    """True for each predicted token of a Doc read from a translation file (see ``is_translated``)."""
+    flags = [is_translated(eg.reference) or is_translated(eg.predicted) for eg in examples]
+    return numpy.repeat(numpy.asarray(flags, dtype=bool), [len(eg.predicted) for eg in examples])
 
 
 def pair_key(eg: Example, i: int) -> str:

@@ -28,7 +28,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
 
-from ..data.docdata import LANG, PAIR_ID, get_pair_id
+from ..data.docdata import LANG, PAIR_ID, TRANSLATED, get_pair_id
 from ..errors import InputError
 from ..fileio import read_docbin
 
@@ -159,6 +159,7 @@ class PairedCorpus:
                         )
                     self.dropped[str(path)] = self.dropped.get(str(path), 0) + 1
                     continue
+                doc.user_data[TRANSLATED] = True  # projected labels: the loss may weight their CE apart
                 docs.append(doc)
         for path, n in self.dropped.items():
             logger.warning("%s: dropped %d translations whose source is missing", path, n)
