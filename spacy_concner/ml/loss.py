@@ -4,13 +4,13 @@
 
     ce_weight * CE + label_weight * L_label + trans_weight * L_trans + distill_weight * L_distill
 
-where CE is the mean over labelled tokens with the tokens of translations (projected labels, which
-carry the projection's noise) weighted by ``translation_ce_weight`` (1: every token alike; 0: CE on
-the source only, the translations still count in the contrastive terms, which only need the pairing).
-
 on a :class:`~spacy_concner.ml.architecture.ConCNEROutput` with torch autograd, and returns each
 term's value and the gradient of the total with respect to the model outputs. A term whose
 weight is 0 is not computed at all, so it contributes exactly zero gradient.
+
+CE is the mean over labelled tokens, with the tokens of translations (projected labels, which carry
+the projection's noise) weighted by ``translation_ce_weight`` (1: every token alike; 0: CE on the
+source only; the translations still count in the contrastive terms, which only need the pairing).
 """
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
