@@ -53,7 +53,7 @@ from accuracy_runs import SYSTEMS, finished, per_seed_report, run_all  # noqa: E
 RUN_KEYS = ["dataset", "data", "langs", "targets", "n_source", "n_dev", "n_test", "n_unlabelled", "subset_seed",
             "steps", "epochs", "distill_steps", "distill_epochs", "learn_rate", "warmup", "evals", "batch_words",
             "lambda_label", "lambda_trans", "tau", "distill_source", "student_init", "student_seed_offset",
-            "freeze_embeddings", "bucket", "autocast", "drop_identical", "translation_ce_weight"]
+            "freeze_embeddings", "bucket", "autocast", "drop_identical", "translation_ce_weight", "lexicon_names"]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -100,6 +100,9 @@ def parser() -> argparse.ArgumentParser:
                    "(0: off). Cuts padding, i.e. compute, on short uneven sentences such as WikiAnn's")
     p.add_argument("--drop-identical", action="store_true", default=None,
                    help="drop translations word for word equal to their source (translate --identical drop)")
+    p.add_argument("--lexicon-names", choices=["words", "whole", "copy"],
+                   help="how the lexicon engine treats entities (its names option; unset: 'words', each word "
+                        "looked up among the dictionary's names; 'whole': only a whole-entity entry, else copied)")
     p.add_argument("--translation-ce-weight", type=float,
                    help="CE weight of translation tokens (projected labels) in source+translations and concner "
                         "(the loss's translation_ce_weight; unset: the configs' 1.0)")

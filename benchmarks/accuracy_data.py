@@ -60,7 +60,16 @@ def seed_folder(args: argparse.Namespace, seed: int, shared: Path) -> Path:
            "full_encoder": str(args.full_encoder)}
     if args.drop_identical:  # only when set: the folders of earlier runs keep their names
         key["drop_identical"] = True
+    if args.lexicon_names not in (None, "words"):  # likewise
+        key["lexicon_names"] = args.lexicon_names
     return key_folder(f"{args.dataset}-seed{seed}", key, args.cache)
+
+
+def lexicon_options(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
+    """``--lexicon-names`` as engine options of the lexicon targets only (apertium has no such option)."""
+    if args.lexicon_names in (None, "words"):
+        return {}
+    return {t.partition(":")[0]: {"names": args.lexicon_names} for t in args.targets if t.partition(":")[2] == "lexicon"}
 
 
 def prepare_shared(args: argparse.Namespace, out: Path) -> List[Dict[str, Any]]:
@@ -114,7 +123,7 @@ def _prepare_seed(args: argparse.Namespace, seed: int, shared: Path, prep: Path)
         prepare(data, args.data / "en" / "train.txt", source_lang="en", n=args.n_source, seed=seed)
     if not all((trans / f"{lang}.report.json").exists() for lang in langs):
         log(f"seed {seed}: translating ({' '.join(args.targets)})")
-        translate(data / "en" / "train.spacy", trans, make_targets(args.targets, {}), progress=False,
+        translate(data / "en" / "train.spacy", trans, make_targets(args.targets, lexicon_options(args)), progress=False,
                   identical="drop" if args.drop_identical else "keep")
     if not (encoder / "build_report.json").exists():
         if not (args.full_encoder / "config.json").exists():

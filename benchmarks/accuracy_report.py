@@ -293,7 +293,9 @@ def setup_lines(report: Dict[str, Any]) -> List[str]:
                                                for l, v in info["identical_translations"].items())
                   for seed, info in report["seeds"].items()) + "."
               + (" With `--drop-identical` these are dropped (translate `--identical drop`), so the counts are 0."
-                 if s.get("drop_identical") else ""),
+                 if s.get("drop_identical") else "")
+              + (f" Lexicon entities: `names={s['lexicon_names']}` (see `translate_words`)."
+                 if s.get("lexicon_names") not in (None, "words") else ""),
               f"- Unlabelled target text for distillation: {s['n_unlabelled'] or 'all'} sentences per language of "
               f"`{{lang}}/unlabeled.txt`, sampled once with seed {s['subset_seed']}.",
               "- Test: " + ", ".join(f"{l} {n}" for l, n in report["test_sentences"].items())

@@ -91,3 +91,23 @@ def test_report_finds_the_prepared_data_of_runs_made_on_another_machine(tmp_path
     assert prepared_folder({"prepared": str(here)}, cache) == here
     missing = {"prepared": "/nonexistent/gpu-cache/wikiann-seed1-def"}
     assert prepared_folder(missing, cache) == Path(missing["prepared"])  # not found anywhere: the error names it
+
+
+def test_lexicon_names_option_reaches_lexicon_targets_only_and_keys_the_cache(tmp_path):
+    """``--lexicon-names`` goes to the lexicon targets (apertium has no such option) and gets its own
+    prepared-data folder; unset or 'words' keeps the folders of earlier runs."""
+    import argparse
+
+    from accuracy_data import lexicon_options, seed_folder
+
+    def args(names):
+        return argparse.Namespace(lexicon_names=names, targets=["de:lexicon", "es:apertium", "bg:lexicon"],
+                                  n_source=1000, full_encoder=Path("enc"), drop_identical=None,
+                                  dataset="wikiann", cache=tmp_path)
+
+    assert lexicon_options(args("whole")) == {"de": {"names": "whole"}, "bg": {"names": "whole"}}
+    assert lexicon_options(args(None)) == lexicon_options(args("words")) == {}
+    shared = tmp_path / "wikiann-shared-x"
+    folders = {n: seed_folder(args(n), 0, shared) for n in (None, "words", "whole", "copy")}
+    assert folders[None] == folders["words"]
+    assert len({folders[None], folders["whole"], folders["copy"]}) == 3

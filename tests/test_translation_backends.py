@@ -149,6 +149,34 @@ def test_lexicon_tsv_phrases_case_names_and_markers(tmp_path):
     assert ents(kept["s4"]) == [("Europäische Union", "ORG")]
 
 
+def test_lexicon_names_words_whole_copy(tmp_path):
+    """How entities are treated: word by word among names (half-translated names), whole or copied."""
+    tsv = tmp_path / "en-de.tsv"
+    tsv.write_text("Peter\tPetrus\nScotland\tSchottland\nKingdom\tKönigreich\nGermany\tDeutschland\n"
+                   "United States\tVereinigte Staaten\nthe\tdie\nleft\tging\n", encoding="utf-8")
+    lex = TsvLexicon(tsv)
+    text = "[PER Peter T. King ] left the [LOC Kingdom of Scotland ] and [LOC Germany ] ."
+    assert translate_words(text, lex) == (
+        "[PER Petrus T. King ] ging die [LOC Königreich of Schottland ] and [LOC Deutschland ] .")
+    assert translate_words(text, lex, names="whole") == (
+        "[PER Peter T. King ] ging die [LOC Kingdom of Scotland ] and [LOC Deutschland ] .")
+    assert translate_words(text, lex, names="copy") == (
+        "[PER Peter T. King ] ging die [LOC Kingdom of Scotland ] and [LOC Germany ] .")
+    # a whole entity is looked up with single spaces and keeps its casing; an empty entity passes
+    assert translate_words("[LOC UNITED   STATES ] [ORG ]", TsvLexicon(tsv), names="whole") == (
+        "[LOC VEREINIGTE STAATEN ] [ORG ]")
+    with pytest.raises(ValueError, match="names='all'"):
+        translate_words(text, lex, names="all")
+    # through the engine: the option reaches the projection and is in the report
+    docs = [doc("p1", ["Peter", "King", "visited", "Scotland", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"])]
+    for names, expected in [("words", [("Petrus King", "PER"), ("Schottland", "LOC")]),
+                            ("copy", [("Peter King", "PER"), ("Scotland", "LOC")])]:
+        kept, report = run(get_translator("lexicon", "en", "de", dictionary=str(tsv), names=names), "de", docs)
+        assert ents(kept["p1"]) == expected and report.engine["names"] == names
+    with pytest.raises(ValueError, match="names='some'"):
+        get_translator("lexicon", "en", "de", dictionary=str(tsv), names="some")
+
+
 def test_lexicon_tsv_bad_line_is_an_error(tmp_path):
     tsv = tmp_path / "bad.tsv"
     tsv.write_text("house Haus\n", encoding="utf-8")

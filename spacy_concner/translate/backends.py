@@ -27,7 +27,7 @@ import catalogue
 
 from ..errors import InputError
 from ..fileio import read_lines, require_file
-from .lexicon import DictdLexicon, Lexicon, load_lexicon, translate_all
+from .lexicon import DictdLexicon, Lexicon, check_names_policy, load_lexicon, translate_all
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,9 @@ class LexiconTranslator(Translator):
     name = "lexicon"
     batch_size = 256
 
-    def __init__(self, src: str, tgt: str, dictionary: Optional[str] = None, max_words: int = 3) -> None:
+    def __init__(self, src: str, tgt: str, dictionary: Optional[str] = None, max_words: int = 3,
+                 names: str = "words") -> None:
+        check_names_policy(names)
         path = Path(dictionary) if dictionary else default_dictionary(src, tgt)
         if not path.exists() and dictionary and not path.suffix:
             path = DICTD_DIR / f"{dictionary}.index"  # a dictd name such as "freedict-eng-deu"
@@ -199,13 +201,15 @@ class LexiconTranslator(Translator):
         self.path = path
         self.lexicon: Lexicon = load_lexicon(path)
         self.max_words = max_words
+        self.names = names
 
     def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
-        return translate_all(texts, self.lexicon, self.max_words)
+        return translate_all(texts, self.lexicon, self.max_words, self.names)
 
     def describe(self) -> Dict[str, Any]:
         kind = "dictd" if isinstance(self.lexicon, DictdLexicon) else "tsv"
-        return {"engine": self.name, "dictionary": str(self.path), "format": kind, "max_words": self.max_words}
+        return {"engine": self.name, "dictionary": str(self.path), "format": kind, "max_words": self.max_words,
+                "names": self.names}
 
 
 make_lexicon = register_builtin("lexicon", LexiconTranslator)

@@ -201,12 +201,27 @@ def match_case(source: str, target: str) -> str:
     return target
 
 
-def translate_words(text: str, lexicon: Lexicon, max_words: int = 3) -> str:
+NAME_POLICIES = ("words", "whole", "copy")
+
+
+def check_names_policy(names: str) -> None:
+    if names not in NAME_POLICIES:
+        from ..errors import InputError
+
+        raise InputError(f"names={names!r}: use 'words' (each word of an entity looked up among the dictionary's "
+                         "names), 'whole' (an entity translated only as one name entry, else copied) or 'copy'.")
+
+
+def translate_words(text: str, lexicon: Lexicon, max_words: int = 3, names: str = "words") -> str:
     """Translate ``text`` phrase by phrase (longest match first), keeping spacing and markers.
 
-    Phrases never cross a marker; inside an entity only name entries are used (see
-    :class:`Lexicon`).
+    Phrases never cross a marker. Inside an entity only name entries are used (see
+    :class:`Lexicon`), and ``names`` says how: ``"words"`` looks up each word or phrase, which can
+    half-translate a name ("Kingdom of Scotland" -> "Kingdom of Schottland", "Peter T. King" ->
+    "Petrus T. King"); ``"whole"`` translates an entity only when the whole of it is one name entry
+    ("Germany" -> "Deutschland") and copies it otherwise; ``"copy"`` keeps every entity as written.
     """
+    check_names_policy(names)
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
     out: List[str] = []
     pos = 0
@@ -219,6 +234,16 @@ def translate_words(text: str, lexicon: Lexicon, max_words: int = 3) -> str:
         taken = 0
         if word.startswith("["):
             in_entity = True
+            close = next((j for j in range(i + 1, len(tokens)) if tokens[j][0] == "]"), None)
+            if names != "words" and close is not None and close > i + 1:
+                # the entity as one unit: its text up to the closing marker, translated whole or copied
+                first, last = tokens[i + 1], tokens[close - 1]
+                phrase = text[first[1]:last[2]]
+                whole = lexicon.lookup(" ".join(phrase.split()), name=True) if names == "whole" else None
+                out.append(text[start:first[1]])
+                out.append(match_case(first[0], whole) if whole else phrase)
+                pos, i = last[2], close
+                continue
         elif word == "]":
             in_entity = False
         elif word[0].isalpha():
@@ -244,5 +269,5 @@ def translate_words(text: str, lexicon: Lexicon, max_words: int = 3) -> str:
     return "".join(out)
 
 
-def translate_all(texts: Sequence[str], lexicon: Lexicon, max_words: int = 3) -> List[str]:
-    return [translate_words(text, lexicon, max_words) for text in texts]
+def translate_all(texts: Sequence[str], lexicon: Lexicon, max_words: int = 3, names: str = "words") -> List[str]:
+    return [translate_words(text, lexicon, max_words, names) for text in texts]
