@@ -52,6 +52,7 @@ setup(
             "spacy_concner.freeze_embeddings.v1 = spacy_concner.training.callbacks:make_freeze_embeddings",
             "spacy_concner.autocast.v1 = spacy_concner.training.callbacks:make_autocast",
             "spacy_concner.transformer_levers.v1 = spacy_concner.training.callbacks:make_transformer_levers",
+            "spacy_concner.release_memory.v1 = spacy_concner.training.memory:make_release_memory",
         ],
         "spacy_loggers": ["spacy_concner.ConsoleLogger.v1 = spacy_concner.training.logger:concner_console_logger"],
         "console_scripts": ["spacy-concner = spacy_concner.cli:app"],
