@@ -43,7 +43,7 @@ def main(argv: List[str] = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for names in NAME_POLICIES:
             out = Path(tmp) / names
-            targets = make_targets([f"{lang}:lexicon" for lang in args.langs], {l: {"names": names} for l in args.langs})
+            targets = make_targets([f"{lang}:lexicon" for lang in args.langs], {lang: {"names": names} for lang in args.langs})
             translate(args.source, out, targets, progress=False)
             for lang in args.langs:
                 rep = json.loads((out / f"{lang}.report.json").read_text())
