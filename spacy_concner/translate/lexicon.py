@@ -234,8 +234,9 @@ def translate_words(text: str, lexicon: Lexicon, max_words: int = 3, names: str 
         taken = 0
         if word.startswith("["):
             in_entity = True
-            close = next((j for j in range(i + 1, len(tokens)) if tokens[j][0] == "]"), None)
-            if names != "words" and close is not None and close > i + 1:
+            close = None if names == "words" else next(
+                (j for j in range(i + 1, len(tokens)) if tokens[j][0] == "]"), None)
+            if close is not None and close > i + 1:
                 # the entity as one unit: its text up to the closing marker, translated whole or copied
                 first, last = tokens[i + 1], tokens[close - 1]
                 phrase = text[first[1]:last[2]]
