@@ -53,7 +53,8 @@ from accuracy_runs import SYSTEMS, finished, per_seed_report, run_all  # noqa: E
 RUN_KEYS = ["dataset", "data", "langs", "targets", "n_source", "n_dev", "n_test", "n_unlabelled", "subset_seed",
             "steps", "epochs", "distill_steps", "distill_epochs", "learn_rate", "warmup", "evals", "batch_words",
             "lambda_label", "lambda_trans", "tau", "distill_source", "student_init", "student_seed_offset",
-            "freeze_embeddings", "bucket", "autocast", "drop_identical", "translation_ce_weight", "lexicon_names"]
+            "freeze_embeddings", "bucket", "autocast", "drop_identical", "translation_ce_weight", "lexicon_names",
+            "label_o", "positive_by", "distill_temperature"]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -106,6 +107,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--translation-ce-weight", type=float,
                    help="CE weight of translation tokens (projected labels) in source+translations and concner "
                         "(the loss's translation_ce_weight; unset: the configs' 1.0)")
+    p.add_argument("--label-o", choices=["include", "exclude"],
+                   help="O tokens in the label-contrastive term of concner (the loss's include_o; unset: the "
+                        "configs' include)")
+    p.add_argument("--positive-by", choices=["tag", "type"],
+                   help="label-contrastive positives share the IOB tag or only the entity type (the loss's "
+                        "positive_by; unset: the configs' tag)")
+    p.add_argument("--distill-temperature", type=float,
+                   help="soft-target temperature of the distillation student (the loss's distill_temperature; "
+                        "unset: the configs' 1.0)")
     p.add_argument("--gpu-id", type=int, default=-1)
     p.add_argument("--full-encoder", type=Path, default=Path("assets/me5-small"),
                    help="the full multilingual-e5-small folder (built here if missing)")

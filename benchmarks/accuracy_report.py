@@ -309,7 +309,10 @@ def setup_lines(report: Dict[str, Any]) -> List[str]:
               f"{'frozen' if s['freeze_embeddings'] else 'trained'}; encoder forward in "
               f"{s.get('autocast') or 'float32'}; ConCNER λ_label = {s['lambda_label']}, "
               f"λ_trans = {s['lambda_trans']}, τ = {s['tau']}; CE weight of translation tokens "
-              f"{s.get('translation_ce_weight') if s.get('translation_ce_weight') is not None else 1.0}; distillation student "
+              f"{s.get('translation_ce_weight') if s.get('translation_ce_weight') is not None else 1.0}; O tokens "
+              f"{'excluded from' if s.get('label_o') == 'exclude' else 'in'} L_label, positives by "
+              f"{s.get('positive_by') or 'tag'}; distillation student (soft-target temperature "
+              f"{s.get('distill_temperature') if s.get('distill_temperature') is not None else 1.0}) "
               f"{'with' if s['distill_source'] else 'without'} source CE, starting from the "
               f"{'teacher' if s['student_init'] == 'teacher' else 'pretrained'} encoder with a fresh tagging head.",
               f"- Encoder: {report['encoder']} (identical segmentation and hidden states to the full model on those "

@@ -81,8 +81,14 @@ def train_command(args: argparse.Namespace, system: str, seed: int, shared: Path
         cmd += ["--components.concner.loss.label_weight", str(args.lambda_label),
                 "--components.concner.loss.trans_weight", str(args.lambda_trans),
                 "--components.concner.loss.temperature", str(args.tau)]
+        if args.label_o is not None:
+            cmd += ["--components.concner.loss.include_o", str(args.label_o == "include").lower()]
+        if args.positive_by is not None:
+            cmd += ["--components.concner.loss.positive_by", args.positive_by]
     if system == "concner+distill":
         cmd += ["--paths.soft", json.dumps([str(run / "soft")])]
+        if args.distill_temperature is not None:
+            cmd += ["--components.concner.loss.distill_temperature", str(args.distill_temperature)]
         if args.student_init == "teacher":  # the teacher's fine-tuned encoder, a fresh tagging head
             cmd += ["--paths.transformer", str(teacher_encoder(run))]
         if not args.distill_source:

@@ -111,3 +111,34 @@ def test_lexicon_names_option_reaches_lexicon_targets_only_and_keys_the_cache(tm
     folders = {n: seed_folder(args(n), 0, shared) for n in (None, "words", "whole", "copy")}
     assert folders[None] == folders["words"]
     assert len({folders[None], folders["whole"], folders["copy"]}) == 3
+
+
+@pytest.mark.parametrize("system,flags,expected", [
+    ("concner", ["--label-o", "exclude", "--positive-by", "type"], {"include_o": False, "positive_by": "type"}),
+    ("concner", [], {"include_o": True, "positive_by": "tag", "distill_temperature": 1.0}),
+    ("concner+distill", ["--distill-temperature", "2.0"], {"distill_temperature": 2.0, "include_o": True}),
+    # a concner-only option does not reach the student, nor the student's option the teacher
+    ("concner+distill", ["--label-o", "exclude"], {"include_o": True}),
+    ("concner", ["--distill-temperature", "2.0"], {"distill_temperature": 1.0}),
+])
+def test_loss_options_reach_the_right_systems_config(tmp_path, system, flags, expected):
+    """The benchmark's loss flags become config overrides that spaCy's config system accepts and that
+    set the loss of the right system only; unset flags leave the configs' values."""
+    import spacy
+    from accuracy import parser
+    from spacy.cli._util import parse_config_overrides
+    from accuracy_runs import CONFIGS, ROOT, train_command
+
+    args = parser().parse_args(["--dataset", "wikiann", "--student-init", "encoder", *flags])
+    args.langs, args.targets = ["de"], ["de:lexicon"]
+    plan = {"steps": 10, "eval_frequency": 5, "warmup": 1, "seed": 0}
+    cmd = train_command(args, system, 0, tmp_path, tmp_path, tmp_path, tmp_path / "out", plan)
+    assert cmd[3:6] == ["train", str(ROOT / CONFIGS[system]), "--output"]
+    rest = cmd[7:]
+    del rest[rest.index("--gpu-id"):rest.index("--gpu-id") + 2]  # spacy train's own option, not an override
+    overrides = parse_config_overrides(rest)  # as `spacy train` reads them
+    loss_overrides = {k: v for k, v in overrides.items() if k.startswith("components.concner.loss.")}
+    config = spacy.util.load_config(ROOT / CONFIGS[system], overrides=loss_overrides, interpolate=False)
+    loss = config["components"]["concner"]["loss"]
+    for key, value in expected.items():
+        assert loss[key] == value, (key, loss_overrides)
