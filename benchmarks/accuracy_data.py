@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy_protocol import ROOT, key_folder  # noqa: E402
@@ -60,16 +60,22 @@ def seed_folder(args: argparse.Namespace, seed: int, shared: Path) -> Path:
            "full_encoder": str(args.full_encoder)}
     if args.drop_identical:  # only when set: the folders of earlier runs keep their names
         key["drop_identical"] = True
-    if args.lexicon_names not in (None, "words"):  # likewise
-        key["lexicon_names"] = args.lexicon_names
+    if lexicon_names(args):  # likewise
+        key["lexicon_names"] = lexicon_names(args)
     return key_folder(f"{args.dataset}-seed{seed}", key, args.cache)
+
+
+def lexicon_names(args: argparse.Namespace) -> Optional[str]:
+    """``--lexicon-names`` when it differs from the engine's default ('words'), else None."""
+    return args.lexicon_names if args.lexicon_names not in (None, "words") else None
 
 
 def lexicon_options(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     """``--lexicon-names`` as engine options of the lexicon targets only (apertium has no such option)."""
-    if args.lexicon_names in (None, "words"):
+    names = lexicon_names(args)
+    if names is None:
         return {}
-    return {t.partition(":")[0]: {"names": args.lexicon_names} for t in args.targets if t.partition(":")[2] == "lexicon"}
+    return {t.partition(":")[0]: {"names": names} for t in args.targets if t.partition(":")[2] == "lexicon"}
 
 
 def prepare_shared(args: argparse.Namespace, out: Path) -> List[Dict[str, Any]]:

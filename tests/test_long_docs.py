@@ -45,6 +45,11 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
+def _repetitions(sentence: Doc, window: int) -> int:
+    """Copies of ``sentence`` that make a document of more than three windows (the long document)."""
+    return 3 * window // len(sentence) + 2
+
+
 @pytest.fixture(scope="module")
 def tagger(tiny_bert, corpus_docbins):
     """The tiny BERT pipeline, trained until it memorises a few sentences, alone and in running text."""
@@ -60,7 +65,7 @@ def tagger(tiny_bert, corpus_docbins):
     with warnings.catch_warnings():  # W102: pair ids are not merged (not needed here)
         warnings.simplefilter("ignore")
         running = [Doc.from_docs(gold[i:i + 3]) for i in range(0, len(gold), 2)]
-        running += [Doc.from_docs([d] * (3 * window // len(d) + 2)) for d in gold]
+        running += [Doc.from_docs([d] * _repetitions(d, window)) for d in gold]
     examples = [Example(Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]), d)
                 for d in gold + running]
     nlp.initialize(lambda: examples)
@@ -77,7 +82,7 @@ def test_long_document_keeps_every_repetitions_entities(tagger):
     # tests is then the windows, not the tiny model's sensitivity to context
     sentence = next(d for d in gold if _ents(nlp(d.text)) == _ents(d)
                     and _ents(nlp(f"{d.text} {d.text}")) == _ents(d) + _ents(d, -len(d)))
-    n = 3 * window // len(sentence) + 2
+    n = _repetitions(sentence, window)
     doc = nlp(" ".join([sentence.text] * n))
     assert len(doc) == n * len(sentence) > 3 * window  # several windows, entities on their boundaries
     per_copy = [[e for e in _ents(doc, i * len(sentence)) if 0 <= e[0] and e[1] <= len(sentence)] for i in range(n)]
