@@ -36,7 +36,10 @@ setup(
     ],
     extras_require=EXTRAS,
     entry_points={
-        "spacy_factories": ["concner = spacy_concner.pipeline.concner:make_concner"],
+        "spacy_factories": [
+            "concner = spacy_concner.pipeline.concner:make_concner",
+            "concner_release_memory = spacy_concner.pipeline.release_memory:make_release_memory",
+        ],
         "spacy_architectures": [
             "spacy_concner.ConCNER.v1 = spacy_concner.ml.architecture:build_concner_model",
             "spacy_concner.TransformerModel.v1 = spacy_concner.ml.transformer:create_transformer_model",

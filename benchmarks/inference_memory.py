@@ -50,6 +50,7 @@ def measure(nlp, texts: List[str], docs: int, batch_size: int, every: int, trim_
                 trim(0)
         if done % every == 0 or done == docs:
             samples.append({"docs": done, "rss_mb": round(rss_mb(), 1), "seconds": round(time.time() - start, 1)})
+            print(f"{done} docs: RSS {samples[-1]['rss_mb']:.0f} MB", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"samples": samples, "peak_rss_mb": round(peak, 1), "final_rss_mb": samples[-1]["rss_mb"],
             "seconds": round(time.time() - start, 1)}

@@ -1,4 +1,5 @@
-"""spacy_concner.release_memory.v1: freed heap memory goes back to the OS during training."""
+"""spacy_concner.release_memory.v1 (training) and the concner_release_memory component (inference):
+freed heap memory goes back to the OS."""
 import subprocess
 import sys
 import textwrap
@@ -8,6 +9,7 @@ import pytest
 import spacy
 from spacy.cli.train import train
 
+import spacy_concner.pipeline.release_memory as release_pipe
 import spacy_concner.training.memory as memory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,3 +91,31 @@ def test_spacy_train_calls_it(tiny_bert, corpus_docbins, tmp_path, monkeypatch):
         "components.concner.model.proj_width": 8, "training.max_steps": 4, "training.eval_frequency": 4,
         "training.before_update.every": 2, "training.batcher.size": 100})
     assert len(trims.calls) == 3  # before the updates of steps 0, 2 and 4
+
+
+def test_component_trims_every_n_docs_in_pipe_and_call_and_keeps_the_docs(monkeypatch):
+    trims = _Trims()
+    monkeypatch.setattr(release_pipe, "malloc_trim", lambda: trims)
+    nlp = spacy.blank("en")  # found by name: the setup.py entry point, no import needed in production
+    nlp.add_pipe("concner_release_memory", config={"every": 4})
+    texts = [f"text number {i}" for i in range(10)]
+    docs = list(nlp.pipe(texts, batch_size=3))
+    assert [d.text for d in docs] == texts
+    assert trims.calls == [0, 0]  # after docs 4 and 8
+    nlp("one more")
+    nlp("and another")
+    assert trims.calls == [0, 0, 0]  # doc 12
+
+
+def test_component_round_trips_and_rejects_bad_values(tmp_path, monkeypatch):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("concner_release_memory", config={"every": 7})
+    nlp.to_disk(tmp_path / "nlp")
+    loaded = spacy.load(tmp_path / "nlp")
+    assert loaded.get_pipe("concner_release_memory").every == 7
+    with pytest.raises(ValueError, match="every must be 0"):
+        spacy.blank("en").add_pipe("concner_release_memory", config={"every": -1})
+    monkeypatch.setattr(release_pipe, "malloc_trim", lambda: pytest.fail("looked up although off"))
+    off = spacy.blank("en")
+    off.add_pipe("concner_release_memory", config={"every": 0})
+    assert [d.text for d in off.pipe(["a", "b"])] == ["a", "b"]
