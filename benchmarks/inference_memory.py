@@ -2,10 +2,11 @@
 
 Training needed ``spacy_concner.release_memory.v1`` because glibc keeps freed memory and a loop of
 ever-new tensor shapes only grows the heap. This asks the same of production inference: one
-process streams the texts through ``nlp.pipe`` several times and samples its RSS; ``--trim-every``
-calls ``malloc_trim(0)`` between batches (what a long-running service could do). Prints a table.
+process streams the texts through ``nlp.pipe`` several times and samples its RSS; ``--release-every N``
+adds the ``concner_release_memory`` component (``malloc_trim(0)`` every N docs), as a long-running
+service would. Prints a table.
 
-    python benchmarks/inference_memory.py MODEL TEXTS... --docs 30000 --trim-every 0 --out DIR
+    python benchmarks/inference_memory.py MODEL TEXTS... --docs 30000 [--release-every 1000] --out DIR
 """
 import argparse
 import itertools
@@ -19,7 +20,6 @@ from typing import Any, Dict, Iterator, List, Optional
 import spacy
 
 from spacy_concner.data.prepare import read_texts
-from spacy_concner.training.memory import malloc_trim
 
 
 def rss_mb() -> float:
@@ -35,19 +35,11 @@ def stream(texts: List[str], n: int) -> Iterator[str]:
     return itertools.islice(itertools.cycle(texts), n)
 
 
-def measure(nlp, texts: List[str], docs: int, batch_size: int, every: int, trim_every: int) -> Dict[str, Any]:
-    trim = malloc_trim() if trim_every else None
-    if trim_every and trim is None:
-        raise SystemExit("--trim-every needs glibc's malloc_trim, which this C library lacks")
+def measure(nlp, texts: List[str], docs: int, batch_size: int, every: int) -> Dict[str, Any]:
     samples = [{"docs": 0, "rss_mb": round(rss_mb(), 1), "seconds": 0.0}]
     start, done = time.time(), 0
-    batches = 0
-    for doc in nlp.pipe(stream(texts, docs), batch_size=batch_size):
+    for _ in nlp.pipe(stream(texts, docs), batch_size=batch_size):
         done += 1
-        if done % batch_size == 0:
-            batches += 1
-            if trim is not None and batches % trim_every == 0:
-                trim(0)
         if done % every == 0 or done == docs:
             samples.append({"docs": done, "rss_mb": round(rss_mb(), 1), "seconds": round(time.time() - start, 1)})
             print(f"{done} docs: RSS {samples[-1]['rss_mb']:.0f} MB", flush=True)
@@ -69,30 +61,33 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--docs", type=int, default=30000, help="texts to stream (cycling through TEXTS)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--every", type=int, default=1000, help="sample RSS every N docs")
-    p.add_argument("--trim-every", type=int, default=0, help="malloc_trim(0) every N batches (0: never)")
-    p.add_argument("--out", type=Path, help="folder for inference_memory[-trimN].json / .md")
+    p.add_argument("--release-every", type=int, default=0,
+                   help="add the concner_release_memory component: malloc_trim(0) every N docs (0: not added)")
+    p.add_argument("--out", type=Path, help="folder for inference_memory[-releaseN].json / .md")
     args = p.parse_args(argv)
     texts = read_texts(args.texts)
     if not texts:
         raise SystemExit(f"no texts in {' '.join(map(str, args.texts))}")
     before = rss_mb()
     nlp = spacy.load(args.model)
+    if args.release_every:
+        nlp.add_pipe("concner_release_memory", config={"every": args.release_every})
     loaded = rss_mb()
-    result = measure(nlp, texts, args.docs, args.batch_size, args.every, args.trim_every)
+    result = measure(nlp, texts, args.docs, args.batch_size, args.every)
     result.update({
         "model": str(args.model), "texts": [str(t) for t in args.texts], "distinct_texts": len(texts),
-        "docs": args.docs, "batch_size": args.batch_size, "trim_every": args.trim_every,
+        "docs": args.docs, "batch_size": args.batch_size, "release_every": args.release_every, "pipeline": nlp.pipe_names,
         "rss_before_load_mb": round(before, 1), "rss_after_load_mb": round(loaded, 1),
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
     })
-    label = f"trim every {args.trim_every} batches" if args.trim_every else "no trim"
+    label = f"concner_release_memory every {args.release_every} docs" if args.release_every else "nothing released"
     md = (f"# nlp.pipe memory, {label}\n\n{args.docs} docs ({len(texts)} distinct, cycled), batch size "
           f"{args.batch_size}; RSS after loading {loaded:.0f} MB, peak {result['peak_rss_mb']:.0f} MB, final "
           f"{result['final_rss_mb']:.0f} MB.\n\n{table(result)}\n")
     print(md)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        stem = f"inference_memory-trim{args.trim_every}" if args.trim_every else "inference_memory"
+        stem = f"inference_memory-release{args.release_every}" if args.release_every else "inference_memory"
         (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
         (args.out / f"{stem}.md").write_text(md)
 
