@@ -76,7 +76,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     result = measure(nlp, texts, args.docs, args.batch_size, args.every)
     result.update({
         "model": str(args.model), "texts": [str(t) for t in args.texts], "distinct_texts": len(texts),
-        "docs": args.docs, "batch_size": args.batch_size, "release_every": args.release_every, "pipeline": nlp.pipe_names,
+        "docs": args.docs, "batch_size": args.batch_size, "release_every": args.release_every,
+        "pipeline": nlp.pipe_names,
         "rss_before_load_mb": round(before, 1), "rss_after_load_mb": round(loaded, 1),
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
     })
