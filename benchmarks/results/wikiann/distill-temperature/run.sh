@@ -1,6 +1,6 @@
 #!/bin/bash
 # One-seed probe (session 7, 2026-11-27): the student's soft-target temperature, T = 2.0 against a control at the
-# configs' T = 1.0, both at code c297304 (/work/bench-s7), both from the main table's seed-0 teacher (code fca435f:
+# configs' T = 1.0, the control at code c297304, T = 2.0 at a11f451 (same training code; /work/bench-s7), both from the main table's seed-0 teacher (code fca435f:
 # its model-best, soft annotations and exported encoder hard-linked; the teacher is only re-evaluated). The control
 # is needed because the main table's student was trained at fca435f (thinc's Adam), these at c297304 (AdamW.v1).
 # Rule fixed before the run: T = 2.0 is worth three seeds only if its English dev F1 is >= 1.0 above the control's;

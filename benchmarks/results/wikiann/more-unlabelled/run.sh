@@ -6,9 +6,9 @@
 # Rule fixed before the run: the amount of unlabelled text is the method's design (the paper distils on the target
 # train text), not a knob tuned on F1; it becomes a candidate default only if the student's English dev F1 is not
 # lower than the main table's seed-0 student by more than 1.0; target F1 is analysis only.
-# Code ef243b1 (/work/bench-mem). Starts when fewer than 2 benchmark workers run. Resumable: rerun it.
-cd /work/bench-mem
-export PYTHONPATH=/work/bench-mem OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
+# Code a11f451 (/work/bench-s7; first started at ef243b1, which failed at once: the venv's entry points name a module ef243b1 lacks). Starts when fewer than 2 benchmark workers run. Resumable: rerun it.
+cd /work/bench-s7
+export PYTHONPATH=/work/bench-s7 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
 R=/work/bench-runs/wikiann
 . $R/slot.sh; wait_slot
 echo 1000 > /proc/$$/oom_score_adj
