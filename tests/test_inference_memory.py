@@ -4,7 +4,7 @@ from pathlib import Path
 
 import spacy
 
-import spacy_concner.pipeline.release_memory as release_pipe
+import spacy_concner.training.memory as memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import inference_memory  # noqa: E402
@@ -23,7 +23,7 @@ def test_measure_samples_every_n_docs_and_the_last():
 
 def test_release_every_adds_the_component_that_trims(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(release_pipe, "malloc_trim", lambda: calls.append)
+    monkeypatch.setattr(memory, "malloc_trim", lambda: calls.append)
     spacy.blank("en").to_disk(tmp_path / "model")
     (tmp_path / "texts.txt").write_text("one\ntwo\nthree\n", encoding="utf-8")
     inference_memory.main([str(tmp_path / "model"), str(tmp_path / "texts.txt"), "--docs", "9", "--every", "3",

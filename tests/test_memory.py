@@ -9,7 +9,6 @@ import pytest
 import spacy
 from spacy.cli.train import train
 
-import spacy_concner.pipeline.release_memory as release_pipe
 import spacy_concner.training.memory as memory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +94,7 @@ def test_spacy_train_calls_it(tiny_bert, corpus_docbins, tmp_path, monkeypatch):
 
 def test_component_trims_every_n_docs_in_pipe_and_call_and_keeps_the_docs(monkeypatch):
     trims = _Trims()
-    monkeypatch.setattr(release_pipe, "malloc_trim", lambda: trims)
+    monkeypatch.setattr(memory, "malloc_trim", lambda: trims)
     nlp = spacy.blank("en")  # found by name: the setup.py entry point, no import needed in production
     nlp.add_pipe("concner_release_memory", config={"every": 4})
     texts = [f"text number {i}" for i in range(10)]
@@ -115,7 +114,7 @@ def test_component_round_trips_and_rejects_bad_values(tmp_path, monkeypatch):
     assert loaded.get_pipe("concner_release_memory").every == 7
     with pytest.raises(ValueError, match="every must be 0"):
         spacy.blank("en").add_pipe("concner_release_memory", config={"every": -1})
-    monkeypatch.setattr(release_pipe, "malloc_trim", lambda: pytest.fail("looked up although off"))
+    monkeypatch.setattr(memory, "malloc_trim", lambda: pytest.fail("looked up although off"))
     off = spacy.blank("en")
     off.add_pipe("concner_release_memory", config={"every": 0})
     assert [d.text for d in off.pipe(["a", "b"])] == ["a", "b"]

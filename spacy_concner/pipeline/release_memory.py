@@ -9,15 +9,12 @@ it changes no Doc:
 
 On a C library without ``malloc_trim`` (macOS, musl) it does nothing and says so once.
 """
-import logging
 from typing import Iterable, Iterator
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ..training.memory import malloc_trim
-
-logger = logging.getLogger(__name__)
+from ..training.memory import trimmer
 
 
 @Language.factory("concner_release_memory", default_config={"every": 1000})
@@ -29,13 +26,9 @@ class ReleaseMemory:
     """Calls ``malloc_trim(0)`` once every ``every`` docs (0: never); the docs pass unchanged."""
 
     def __init__(self, name: str, every: int) -> None:
-        if every < 0:
-            raise ValueError(f"{name}: every must be 0 (off) or a number of docs, got {every}")
         self.name = name
         self.every = every
-        self._trim = malloc_trim() if every else None
-        if every and self._trim is None:
-            logger.info("%s: this C library has no malloc_trim; nothing to release", name)
+        self._trim = trimmer(every, name, "docs")
         self._seen = 0
 
     def _count(self) -> None:

@@ -31,14 +31,21 @@ def malloc_trim() -> Optional[Callable[[int], int]]:
     return trim
 
 
+def trimmer(every: int, owner: str, unit: str) -> Optional[Callable[[int], int]]:
+    """``malloc_trim`` for a schedule of every ``every`` ``unit`` (0: off, None); a bad value is an error,
+    a C library without it is logged once and gives None."""
+    if every < 0:
+        raise ValueError(f"{owner}: every must be 0 (off) or a number of {unit}, got {every}")
+    trim = malloc_trim() if every else None
+    if every and trim is None:
+        logger.info("%s: this C library has no malloc_trim; nothing to release", owner)
+    return trim
+
+
 @registry.callbacks("spacy_concner.release_memory.v1")
 def make_release_memory(every: int = 10) -> Callable[[Language, Dict[str, Any]], None]:
     """Release freed heap memory to the OS every ``every`` training steps (0: never)."""
-    if every < 0:
-        raise ValueError(f"release_memory: every must be 0 (off) or a number of steps, got {every}")
-    trim = malloc_trim() if every else None
-    if every and trim is None:
-        logger.info("release_memory: this C library has no malloc_trim; nothing to release")
+    trim = trimmer(every, "release_memory", "steps")
 
     def before_update(nlp: Language, args: Dict[str, Any]) -> None:
         if trim is not None and args["step"] % every == 0:
