@@ -6,6 +6,7 @@ pipeline tokenizes (``doc.text``), pre-tokenized outside the timed region: they 
 of this machine for the encoder, not a second implementation of the pipeline.
 """
 import gc
+import itertools
 import random
 import resource
 import time
@@ -227,7 +228,8 @@ def _autocast_raw(model) -> None:
 
 
 def build_nlp(settings: Settings, case: Case, encoder: str, docs):
-    """An nlp from configs/<case.config>, initialized on the benchmark docs, and its optimizer."""
+    """An nlp from configs/<case.config>, initialized on the benchmark docs, its optimizer and its
+    ``[training.before_update]`` callback (None if the config has none), which ``spacy train`` calls each step."""
     import spacy
     from spacy.training import Example
     from spacy.util import registry
@@ -243,8 +245,8 @@ def build_nlp(settings: Settings, case: Case, encoder: str, docs):
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     examples = [Example(_copy(nlp, d), _copy(nlp, d, with_ents=True)) for d in docs]
     nlp.initialize(lambda: examples)
-    optimizer = registry.resolve({"o": config["training"]["optimizer"]})["o"]
-    return nlp, examples, optimizer
+    resolved = registry.resolve({"o": config["training"]["optimizer"], "b": config["training"]["before_update"]})
+    return nlp, examples, resolved["o"], resolved["b"]
 
 
 def _copy(nlp, doc, with_ents: bool = False):
@@ -265,7 +267,7 @@ def run_ours(settings: Settings, case: Case, encoder: str) -> Result:
 
     torch.manual_seed(settings.seed)
     _, docs = load_docs(settings, case)
-    nlp, examples, optimizer = build_nlp(settings, case, encoder, docs)
+    nlp, examples, optimizer, before_update = build_nlp(settings, case, encoder, docs)
     size = case.batch_size or settings.batch_size
     result = Result(case.name, words=sum(len(d) for d in docs), docs=len(docs))
     trf = nlp.get_pipe("transformer").model
@@ -281,9 +283,12 @@ def run_ours(settings: Settings, case: Case, encoder: str) -> Result:
         losses: dict = {}
 
         trainable = [proc for _, proc in nlp.pipeline if getattr(proc, "is_trainable", False)]
+        step = itertools.count()  # spacy train's global step, for the config's before_update schedule
 
         def epoch() -> None:
-            for batch in train_batches:  # the order of `spacy train`: all gradients, then all updates
+            for batch in train_batches:  # the order of `spacy train`: callback, all gradients, then all updates
+                if before_update is not None:
+                    before_update(nlp, {"step": next(step), "epoch": 0})
                 nlp.update(batch, sgd=False, drop=0.1, losses=losses)
                 for proc in trainable:
                     proc.finish_update(optimizer)
