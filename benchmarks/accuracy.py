@@ -53,7 +53,7 @@ from accuracy_runs import SYSTEMS, finished, per_seed_report, run_all  # noqa: E
 RUN_KEYS = ["dataset", "data", "langs", "targets", "n_source", "n_dev", "n_test", "n_unlabelled", "subset_seed",
             "steps", "epochs", "distill_steps", "distill_epochs", "learn_rate", "warmup", "evals", "batch_words",
             "lambda_label", "lambda_trans", "tau", "distill_source", "student_init", "student_seed_offset",
-            "freeze_embeddings", "bucket", "autocast", "drop_identical", "translation_ce_weight", "lexicon_names",
+            "freeze_embeddings", "bucket", "autocast", "drop_identical", "translation_ce_weight", "lexicon_names", "target_script",
             "label_o", "positive_by", "distill_temperature"]
 
 
@@ -104,6 +104,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lexicon-names", choices=["words", "whole", "copy"],
                    help="how the lexicon engine treats entities (its names option; unset: 'words', each word "
                         "looked up among the dictionary's names; 'whole': only a whole-entity entry, else copied)")
+    p.add_argument("--target-script", nargs="+", metavar="LANG",
+                   help="lexicon targets whose translations write the words the dictionary lacks (names) in the "
+                        "language's own script (the engine's script=target; e.g. bg: Latin -> Cyrillic)")
     p.add_argument("--translation-ce-weight", type=float,
                    help="CE weight of translation tokens (projected labels) in source+translations and concner "
                         "(the loss's translation_ce_weight; unset: the configs' 1.0)")
@@ -159,6 +162,7 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
 def run_settings(args: argparse.Namespace) -> Dict[str, Any]:
     settings = {k: getattr(args, k) for k in RUN_KEYS}
     settings["data"] = os.path.relpath(args.data, ROOT)
+    settings["target_script"] = sorted(args.target_script) if args.target_script else None  # order-free
     return settings
 
 

@@ -62,6 +62,8 @@ def seed_folder(args: argparse.Namespace, seed: int, shared: Path) -> Path:
         key["drop_identical"] = True
     if lexicon_names(args):  # likewise
         key["lexicon_names"] = lexicon_names(args)
+    if getattr(args, "target_script", None):  # likewise
+        key["target_script"] = sorted(args.target_script)
     return key_folder(f"{args.dataset}-seed{seed}", key, args.cache)
 
 
@@ -71,11 +73,20 @@ def lexicon_names(args: argparse.Namespace) -> Optional[str]:
 
 
 def lexicon_options(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
-    """``--lexicon-names`` as engine options of the lexicon targets only (apertium has no such option)."""
-    names = lexicon_names(args)
-    if names is None:
-        return {}
-    return {t.partition(":")[0]: {"names": names} for t in args.targets if t.partition(":")[2] == "lexicon"}
+    """``--lexicon-names`` and ``--target-script`` as engine options of the lexicon targets only (apertium
+    has no such options); ``--target-script`` naming a language that is not a lexicon target is an error."""
+    names, script = lexicon_names(args), set(getattr(args, "target_script", None) or ())
+    lexicon = [t.partition(":")[0] for t in args.targets if t.partition(":")[2] == "lexicon"]
+    if script - set(lexicon):
+        raise SystemExit(f"--target-script {' '.join(sorted(script - set(lexicon)))}: not a lexicon target "
+                         f"(lexicon targets: {' '.join(lexicon) or 'none'})")
+    options: Dict[str, Dict[str, Any]] = {}
+    for lang in lexicon:
+        if names is not None:
+            options.setdefault(lang, {})["names"] = names
+        if lang in script:
+            options.setdefault(lang, {})["script"] = "target"
+    return options
 
 
 def prepare_shared(args: argparse.Namespace, out: Path) -> List[Dict[str, Any]]:

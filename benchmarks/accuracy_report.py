@@ -295,7 +295,9 @@ def setup_lines(report: Dict[str, Any]) -> List[str]:
               + (" With `--drop-identical` these are dropped (translate `--identical drop`), so the counts are 0."
                  if s.get("drop_identical") else "")
               + (f" Lexicon entities: `names={s['lexicon_names']}` (see `translate_words`)."
-                 if s.get("lexicon_names") not in (None, "words") else ""),
+                 if s.get("lexicon_names") not in (None, "words") else "")
+              + (f" Written in the target's script (lexicon `script=target`): {', '.join(s['target_script'])}."
+                 if s.get("target_script") else ""),
               f"- Unlabelled target text for distillation: {s['n_unlabelled'] or 'all'} sentences per language of "
               f"`{{lang}}/unlabeled.txt`, sampled once with seed {s['subset_seed']}.",
               "- Test: " + ", ".join(f"{l} {n}" for l, n in report["test_sentences"].items())

@@ -113,6 +113,26 @@ def test_lexicon_names_option_reaches_lexicon_targets_only_and_keys_the_cache(tm
     assert len({folders[None], folders["whole"], folders["copy"]}) == 3
 
 
+def test_target_script_option_reaches_named_lexicon_targets_and_keys_the_cache(tmp_path):
+    """``--target-script bg`` gives bg's lexicon engine script=target (merged with --lexicon-names), a prepared-data
+    folder of its own, and an error for a language that is not a lexicon target."""
+    import argparse
+
+    from accuracy_data import lexicon_options, seed_folder
+
+    def args(script, names=None):
+        return argparse.Namespace(lexicon_names=names, target_script=script, n_source=1000, full_encoder=Path("enc"),
+                                  targets=["de:lexicon", "es:apertium", "bg:lexicon"], drop_identical=None,
+                                  dataset="wikiann", cache=tmp_path)
+
+    assert lexicon_options(args(["bg"])) == {"bg": {"script": "target"}}
+    assert lexicon_options(args(["bg"], "whole")) == {"de": {"names": "whole"}, "bg": {"names": "whole", "script": "target"}}
+    with pytest.raises(SystemExit, match="--target-script es: not a lexicon target"):
+        lexicon_options(args(["es"]))
+    shared = tmp_path / "wikiann-shared-x"
+    assert seed_folder(args(None), 0, shared) == seed_folder(args([]), 0, shared) != seed_folder(args(["bg"]), 0, shared)
+
+
 @pytest.mark.parametrize("system,flags,expected", [
     ("concner", ["--label-o", "exclude", "--positive-by", "type"], {"include_o": False, "positive_by": "type"}),
     ("concner", [], {"include_o": True, "positive_by": "tag", "distill_temperature": 1.0}),

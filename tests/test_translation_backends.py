@@ -177,6 +177,37 @@ def test_lexicon_names_words_whole_copy(tmp_path):
         get_translator("lexicon", "en", "de", dictionary=str(tsv), names="some")
 
 
+def test_transliteration_rules_for_bulgarian():
+    """English spelling to Cyrillic: digraphs first, soft c, y as consonant or vowel, doubled consonants once,
+    diacritics dropped, case kept; non-Latin words and marker labels untouched."""
+    from spacy_concner.translate.script import to_target_script, transliterate_word
+
+    cases = {"Hockey": "Хокей", "Jason": "Джасон", "Schwartzman": "Шуарцман", "Hoffman": "Хофман",
+             "Chicago": "Чикаго", "Quincy": "Квинси", "Lynn": "Лин", "Roy": "Рой", "Maya": "Мая", "Zhukov": "Жуков",
+             "Knausgård": "Кнаусгард", "CBS": "КБС", "Thompson": "Томпсон", "fox": "фокс"}
+    assert {w: transliterate_word(w, "bg") for w in cases} == cases
+    assert to_target_script("[PER Jason King ] в [LOC Тенеси ] , 1968 !", "bg") == "[PER Джасон Кинг ] в [LOC Тенеси ] , 1968 !"
+    with pytest.raises(ValueError, match="no transliteration scheme for 'de'"):
+        transliterate_word("King", "de")
+
+
+def test_lexicon_script_target_writes_copied_words_in_cyrillic(tmp_path):
+    """``script=target``: what the dictionary lacks (names) is written in the target's script, one word for one,
+    so the projected entities are the transliterated names; ``keep`` copies them; bad values are clear errors."""
+    tsv = tmp_path / "en-bg.tsv"
+    tsv.write_text("visited\tпосети\nthe\t\u0442\u043e\u0437\u0438\n", encoding="utf-8")
+    docs = [doc("p1", ["Peter", "Jackson", "visited", "Chicago", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"])]
+    for script, expected in [("keep", [("Peter Jackson", "PER"), ("Chicago", "LOC")]),
+                             ("target", [("Петер Джаксон", "PER"), ("Чикаго", "LOC")])]:
+        kept, report = run(get_translator("lexicon", "en", "bg", dictionary=str(tsv), script=script), "bg", docs)
+        assert ents(kept["p1"]) == expected and report.engine["script"] == script
+        assert [t.text for t in kept["p1"]][2] == "посети"
+    with pytest.raises(ValueError, match="script='target' for 'de'.*script='keep'"):
+        get_translator("lexicon", "en", "de", dictionary=str(tsv), script="target")
+    with pytest.raises(ValueError, match="script='cyrillic'"):
+        get_translator("lexicon", "en", "bg", dictionary=str(tsv), script="cyrillic")
+
+
 def test_lexicon_tsv_bad_line_is_an_error(tmp_path):
     tsv = tmp_path / "bad.tsv"
     tsv.write_text("house Haus\n", encoding="utf-8")

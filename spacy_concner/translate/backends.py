@@ -28,6 +28,7 @@ import catalogue
 from ..errors import InputError
 from ..fileio import read_lines, require_file
 from .lexicon import DictdLexicon, Lexicon, check_names_policy, load_lexicon, translate_all
+from .script import check_script, to_target_script
 
 logger = logging.getLogger(__name__)
 
@@ -187,8 +188,9 @@ class LexiconTranslator(Translator):
     batch_size = 256
 
     def __init__(self, src: str, tgt: str, dictionary: Optional[str] = None, max_words: int = 3,
-                 names: str = "words") -> None:
+                 names: str = "words", script: str = "keep") -> None:
         check_names_policy(names)
+        check_script(script, tgt)
         path = Path(dictionary) if dictionary else default_dictionary(src, tgt)
         if not path.exists() and dictionary and not path.suffix:
             path = DICTD_DIR / f"{dictionary}.index"  # a dictd name such as "freedict-eng-deu"
@@ -202,14 +204,17 @@ class LexiconTranslator(Translator):
         self.lexicon: Lexicon = load_lexicon(path)
         self.max_words = max_words
         self.names = names
+        self.script = script
+        self.tgt = tgt
 
     def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
-        return translate_all(texts, self.lexicon, self.max_words, self.names)
+        out = translate_all(texts, self.lexicon, self.max_words, self.names)
+        return [to_target_script(t, self.tgt) for t in out] if self.script == "target" else out
 
     def describe(self) -> Dict[str, Any]:
         kind = "dictd" if isinstance(self.lexicon, DictdLexicon) else "tsv"
         return {"engine": self.name, "dictionary": str(self.path), "format": kind, "max_words": self.max_words,
-                "names": self.names}
+                "names": self.names, "script": self.script}
 
 
 make_lexicon = register_builtin("lexicon", LexiconTranslator)
