@@ -184,7 +184,8 @@ def test_transliteration_rules_for_bulgarian():
 
     cases = {"Hockey": "Хокей", "Jason": "Джасон", "Schwartzman": "Шуарцман", "Hoffman": "Хофман",
              "Chicago": "Чикаго", "Quincy": "Квинси", "Lynn": "Лин", "Roy": "Рой", "Maya": "Мая", "Zhukov": "Жуков",
-             "Knausgård": "Кнаусгард", "CBS": "КБС", "Thompson": "Томпсон", "fox": "фокс"}
+             "Knausgård": "Кнаусгард", "CBS": "КБС", "Thompson": "Томпсон", "fox": "фокс",
+             "VIII": "VIII", "XIV": "XIV", "II": "II", "VIX": "ВИКС", "Vi": "Ви"}
     assert {w: transliterate_word(w, "bg") for w in cases} == cases
     assert to_target_script("[PER Jason King ] в [LOC Тенеси ] , 1968 !", "bg") == "[PER Джасон Кинг ] в [LOC Тенеси ] , 1968 !"
     with pytest.raises(ValueError, match="no transliteration scheme for 'de'"):

@@ -11,7 +11,7 @@ spans are unchanged.
 The rules read English spelling (common digraphs first, ``c`` soft before e/i/y, doubled consonants
 once): a practical transcription ("Hockey" -> "Хокей", "Jason Schwartzman" -> "Джасон Шуарцман"),
 not a dictionary of conventional forms ("Washington" -> "Уашингтон", not "Вашингтон"). Letters
-with diacritics lose them first ("Knausgård" -> "Кнаусгард").
+with diacritics lose them first ("Knausgård" -> "Кнаусгард"); Roman numerals stay ("Henry VIII" -> "Хенри VIII").
 """
 import re
 import unicodedata
@@ -33,6 +33,8 @@ _FOLD = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "�
 SCRIPTS = ("keep", "target")
 SCHEMES = ("bg",)
 _LATIN_RUN = re.compile(r"[^\W\d_]+")
+# Roman numerals (1-39: monarchs, wars, sequels) are written in Latin letters in Cyrillic text too
+_ROMAN = re.compile(r"(?=[XVI])X{0,3}(?:IX|IV|V?I{0,3})")
 
 
 def is_latin(ch: str) -> bool:
@@ -78,7 +80,7 @@ def transliterate_word(word: str, lang: str) -> str:
     """One run of letters in ``lang``'s script; anything not Latin-script is returned as it is."""
     if lang not in SCHEMES:
         raise ValueError(f"no transliteration scheme for {lang!r} (there is one for: {', '.join(SCHEMES)})")
-    if not word or not all(is_latin(c) for c in word):
+    if not word or not all(is_latin(c) for c in word) or _ROMAN.fullmatch(word):
         return word
     return _match_case(word, _bg(word))
 
