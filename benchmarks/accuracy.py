@@ -53,8 +53,8 @@ from accuracy_runs import SYSTEMS, finished, per_seed_report, run_all  # noqa: E
 RUN_KEYS = ["dataset", "data", "langs", "targets", "n_source", "n_dev", "n_test", "n_unlabelled", "subset_seed",
             "steps", "epochs", "distill_steps", "distill_epochs", "learn_rate", "warmup", "evals", "batch_words",
             "lambda_label", "lambda_trans", "tau", "distill_source", "student_init", "student_seed_offset",
-            "freeze_embeddings", "bucket", "autocast", "drop_identical", "translation_ce_weight", "lexicon_names", "target_script",
-            "label_o", "positive_by", "distill_temperature"]
+            "freeze_embeddings", "bucket", "autocast", "drop_identical", "translation_ce_weight", "lexicon_names",
+            "target_script", "label_o", "positive_by", "distill_temperature"]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -156,13 +156,13 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
     missing = [t for t in args.targets if t.split(":")[0] not in args.langs]
     if missing:
         raise SystemExit(f"targets {missing} are not among --langs {args.langs}")
+    args.target_script = sorted(args.target_script) if args.target_script else None  # order-free, [] = unset
     return args
 
 
 def run_settings(args: argparse.Namespace) -> Dict[str, Any]:
     settings = {k: getattr(args, k) for k in RUN_KEYS}
     settings["data"] = os.path.relpath(args.data, ROOT)
-    settings["target_script"] = sorted(args.target_script) if args.target_script else None  # order-free
     return settings
 
 

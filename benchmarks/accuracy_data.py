@@ -63,7 +63,7 @@ def seed_folder(args: argparse.Namespace, seed: int, shared: Path) -> Path:
     if lexicon_names(args):  # likewise
         key["lexicon_names"] = lexicon_names(args)
     if getattr(args, "target_script", None):  # likewise
-        key["target_script"] = sorted(args.target_script)
+        key["target_script"] = args.target_script
     return key_folder(f"{args.dataset}-seed{seed}", key, args.cache)
 
 

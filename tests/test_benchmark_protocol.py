@@ -130,7 +130,7 @@ def test_target_script_option_reaches_named_lexicon_targets_and_keys_the_cache(t
     with pytest.raises(SystemExit, match="--target-script es: not a lexicon target"):
         lexicon_options(args(["es"]))
     shared = tmp_path / "wikiann-shared-x"
-    assert seed_folder(args(None), 0, shared) == seed_folder(args([]), 0, shared) != seed_folder(args(["bg"]), 0, shared)
+    assert seed_folder(args(None), 0, shared) != seed_folder(args(["bg"]), 0, shared)
 
 
 @pytest.mark.parametrize("system,flags,expected", [
