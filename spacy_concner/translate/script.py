@@ -17,6 +17,8 @@ import re
 import unicodedata
 from typing import Dict, List, Tuple
 
+from .lexicon import match_case
+
 # English spelling -> Bulgarian Cyrillic, longest match first (lowercase).
 _BG_MULTI: List[Tuple[str, str]] = [
     ("shch", "щ"), ("tsch", "ч"), ("sch", "ш"), ("tch", "ч"),
@@ -70,19 +72,13 @@ def _bg(word: str) -> str:
     return "".join(out)
 
 
-def _match_case(source: str, target: str) -> str:
-    if len(source) > 1 and source.isupper():
-        return target.upper()
-    return target[:1].upper() + target[1:] if source[:1].isupper() else target
-
-
 def transliterate_word(word: str, lang: str) -> str:
     """One run of letters in ``lang``'s script; anything not Latin-script is returned as it is."""
     if lang not in SCHEMES:
         raise ValueError(f"no transliteration scheme for {lang!r} (there is one for: {', '.join(SCHEMES)})")
     if not word or not all(is_latin(c) for c in word) or _ROMAN.fullmatch(word):
         return word
-    return _match_case(word, _bg(word))
+    return match_case(word, _bg(word))
 
 
 def to_target_script(text: str, lang: str) -> str:
