@@ -62,7 +62,7 @@ def seed_folder(args: argparse.Namespace, seed: int, shared: Path) -> Path:
         key["drop_identical"] = True
     if lexicon_names(args):  # likewise
         key["lexicon_names"] = lexicon_names(args)
-    if getattr(args, "target_script", None):  # likewise
+    if args.target_script:  # likewise
         key["target_script"] = args.target_script
     return key_folder(f"{args.dataset}-seed{seed}", key, args.cache)
 
@@ -75,7 +75,7 @@ def lexicon_names(args: argparse.Namespace) -> Optional[str]:
 def lexicon_options(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     """``--lexicon-names`` and ``--target-script`` as engine options of the lexicon targets only (apertium
     has no such options); ``--target-script`` naming a language that is not a lexicon target is an error."""
-    names, script = lexicon_names(args), set(getattr(args, "target_script", None) or ())
+    names, script = lexicon_names(args), set(args.target_script or ())
     lexicon = [t.partition(":")[0] for t in args.targets if t.partition(":")[2] == "lexicon"]
     if script - set(lexicon):
         raise SystemExit(f"--target-script {' '.join(sorted(script - set(lexicon)))}: not a lexicon target "

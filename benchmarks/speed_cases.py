@@ -245,7 +245,7 @@ def build_nlp(settings: Settings, case: Case, encoder: str, docs):
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     examples = [Example(_copy(nlp, d), _copy(nlp, d, with_ents=True)) for d in docs]
     nlp.initialize(lambda: examples)
-    resolved = registry.resolve({"o": config["training"]["optimizer"], "b": config["training"]["before_update"]})
+    resolved = registry.resolve({"o": config["training"]["optimizer"], "b": config["training"].get("before_update")})
     return nlp, examples, resolved["o"], resolved["b"]
 
 

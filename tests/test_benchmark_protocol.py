@@ -93,17 +93,22 @@ def test_report_finds_the_prepared_data_of_runs_made_on_another_machine(tmp_path
     assert prepared_folder(missing, cache) == Path(missing["prepared"])  # not found anywhere: the error names it
 
 
+def _lexicon_args(cache: Path, names=None, script=None):
+    """The arguments accuracy_data's lexicon options and cache key read: de and bg lexicon targets, es apertium."""
+    import argparse
+
+    return argparse.Namespace(lexicon_names=names, target_script=script, n_source=1000, full_encoder=Path("enc"),
+                              targets=["de:lexicon", "es:apertium", "bg:lexicon"], drop_identical=None,
+                              dataset="wikiann", cache=cache)
+
+
 def test_lexicon_names_option_reaches_lexicon_targets_only_and_keys_the_cache(tmp_path):
     """``--lexicon-names`` goes to the lexicon targets (apertium has no such option) and gets its own
     prepared-data folder; unset or 'words' keeps the folders of earlier runs."""
-    import argparse
-
     from accuracy_data import lexicon_options, seed_folder
 
     def args(names):
-        return argparse.Namespace(lexicon_names=names, targets=["de:lexicon", "es:apertium", "bg:lexicon"],
-                                  n_source=1000, full_encoder=Path("enc"), drop_identical=None,
-                                  dataset="wikiann", cache=tmp_path)
+        return _lexicon_args(tmp_path, names=names)
 
     assert lexicon_options(args("whole")) == {"de": {"names": "whole"}, "bg": {"names": "whole"}}
     assert lexicon_options(args(None)) == lexicon_options(args("words")) == {}
@@ -116,14 +121,10 @@ def test_lexicon_names_option_reaches_lexicon_targets_only_and_keys_the_cache(tm
 def test_target_script_option_reaches_named_lexicon_targets_and_keys_the_cache(tmp_path):
     """``--target-script bg`` gives bg's lexicon engine script=target (merged with --lexicon-names), a prepared-data
     folder of its own, and an error for a language that is not a lexicon target."""
-    import argparse
-
     from accuracy_data import lexicon_options, seed_folder
 
     def args(script, names=None):
-        return argparse.Namespace(lexicon_names=names, target_script=script, n_source=1000, full_encoder=Path("enc"),
-                                  targets=["de:lexicon", "es:apertium", "bg:lexicon"], drop_identical=None,
-                                  dataset="wikiann", cache=tmp_path)
+        return _lexicon_args(tmp_path, names=names, script=script)
 
     assert lexicon_options(args(["bg"])) == {"bg": {"script": "target"}}
     assert lexicon_options(args(["bg"], "whole")) == {"de": {"names": "whole"}, "bg": {"names": "whole", "script": "target"}}
