@@ -219,7 +219,7 @@ def per_seed_report(args: argparse.Namespace, seed: int, results: List[Dict[str,
     from spacy_concner.workflow.evaluate import PRF, Evaluation, LangResult
     from spacy_concner.workflow.report import write_reports
 
-    mine = [r for r in results if r["seed"] == seed]
+    mine = [r for r in results if r["seed"] == seed and "evaluation" in r]  # restored runs have none
     if not mine:
         return
 

@@ -163,3 +163,36 @@ def test_loss_options_reach_the_right_systems_config(tmp_path, system, flags, ex
     loss = config["components"]["concner"]["loss"]
     for key, value in expected.items():
         assert loss[key] == value, (key, loss_overrides)
+
+
+def test_restored_runs_give_the_report_the_rows_they_were_restored_from(tmp_path):
+    """A lost runs folder restored from a committed accuracy.json: the report's rows come back unchanged,
+    the result says where it came from, and an existing result.json is never overwritten."""
+    from accuracy_data import read_json, write_json
+    from accuracy_protocol import convergence
+    from accuracy_report import run_rows
+    from restore_runs import main as restore
+
+    settings = {"dataset": "wikiann", "epochs": 10.0}
+    result = {"system": "concner", "seed": 1, "settings": settings, "code": {"commit": "abc", "dirty": False},
+              "plan": {"seed": 1, "steps": 100, "epochs": 10.0, "train_words": 8000},
+              "train_seconds": 10.0, "eval_seconds": 2.0,
+              "dev_en": convergence([(0, 5.0), (50, 60.0), (100, 70.0)], 100),
+              "f1": {"de": 0.6}, "f1_strict": {"de": 0.58}, "evaluation": {"results": {}}}
+    src = {"system": "source-only", "seed": 1, "settings": settings, "code": {"commit": "abc", "dirty": False},
+           "plan": {"seed": 1, "steps": 80}, "train_seconds": 1.0, "eval_seconds": 1.0, "dev_en": {},
+           "f1": {"de": 0.5}, "f1_strict": {"de": 0.5}}
+    report = tmp_path / "accuracy.json"
+    write_json(report, {"settings": settings, "run_code": ["abc"], "runs": run_rows([result, src])})
+    runs = tmp_path / "runs"
+    kept = runs / "seed1" / "src" / "result.json"
+    write_json(kept, {"kept": True})
+    restore([str(report), "--runs", str(runs)])
+    restored = read_json(runs / "seed1" / "concner" / "result.json")
+    assert run_rows([restored]) == run_rows([result])
+    assert restored["code"]["commit"] == "abc" and "evaluation" not in restored
+    assert str(report) in restored["restored_from"]
+    assert read_json(kept) == {"kept": True}
+    write_json(report, {"settings": settings, "run_code": ["abc", "def"], "runs": run_rows([result])})
+    with pytest.raises(SystemExit, match="2 commits"):
+        restore([str(report), "--runs", str(tmp_path / "other")])
