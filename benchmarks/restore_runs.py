@@ -2,7 +2,8 @@
 
 A benchmark's runs folder lives outside the repository (hours of training, GBs of models); the
 committed ``accuracy.json`` keeps every finished run's numbers. When the folder is lost (a new
-machine), this writes each listed run back as ``{runs}/seed{N}/{folder}/result.json`` so that
+machine), this writes each listed run back as ``{runs}/seed{N}/{folder}/result.json`` (and the seed's recorded ``seed_info.json``, which a run of
+that seed rewrites when it prepares its data) so that
 ``accuracy.py`` skips it and the report counts it beside the runs still to come. A restored result
 says so (``restored_from``), keeps the code it was trained at, and has no per-type evaluation (the
 per-seed library report skips it). An existing result.json is never overwritten.
@@ -52,6 +53,9 @@ def main(argv: List[str] = None) -> None:
     for row in report["runs"]:
         if (args.seeds and row["seed"] not in args.seeds) or (args.systems and row["system"] not in args.systems):
             continue
+        info = args.runs / f"seed{row['seed']}" / "seed_info.json"  # the report reads it for every seed
+        if not info.exists():
+            write_json(info, report["seeds"][str(row["seed"])])
         path = args.runs / f"seed{row['seed']}" / DIRS[row["system"]] / "result.json"
         if path.exists():
             log(f"{path} exists: left as is")

@@ -183,7 +183,9 @@ def test_restored_runs_give_the_report_the_rows_they_were_restored_from(tmp_path
            "plan": {"seed": 1, "steps": 80}, "train_seconds": 1.0, "eval_seconds": 1.0, "dev_en": {},
            "f1": {"de": 0.5}, "f1_strict": {"de": 0.5}}
     report = tmp_path / "accuracy.json"
-    write_json(report, {"settings": settings, "run_code": ["abc"], "runs": run_rows([result, src])})
+    info = {"prepared": "/cache/wikiann-seed1-abc", "engines": {"de": "lexicon"}}
+    write_json(report, {"settings": settings, "run_code": ["abc"], "runs": run_rows([result, src]),
+                        "seeds": {"1": info}})
     runs = tmp_path / "runs"
     kept = runs / "seed1" / "src" / "result.json"
     write_json(kept, {"kept": True})
@@ -192,7 +194,8 @@ def test_restored_runs_give_the_report_the_rows_they_were_restored_from(tmp_path
     assert run_rows([restored]) == run_rows([result])
     assert restored["code"]["commit"] == "abc" and "evaluation" not in restored
     assert str(report) in restored["restored_from"]
-    assert read_json(kept) == {"kept": True}
-    write_json(report, {"settings": settings, "run_code": ["abc", "def"], "runs": run_rows([result])})
+    assert read_json(kept) == {"kept": True} and read_json(runs / "seed1" / "seed_info.json") == info
+    write_json(report, {"settings": settings, "run_code": ["abc", "def"], "runs": run_rows([result]),
+                        "seeds": {"1": info}})
     with pytest.raises(SystemExit, match="2 commits"):
         restore([str(report), "--runs", str(tmp_path / "other")])
