@@ -6,7 +6,7 @@ python benchmarks/accuracy.py --dataset wikiann --seeds 0 --systems concner conc
   --distill-epochs 1 --evals 10 --freeze-embeddings --n-unlabelled 4000 --full-encoder assets/me5-small \
   --runs $R/unl4k-frozen --out benchmarks/results/wikiann/more-unlabelled --cache $R/cache --report-only
 for sys in concner concner+distill; do
-  python benchmarks/compare_arms.py --a benchmarks/results/wikiann/accuracy.json \
+  python benchmarks/compare_arms.py --a benchmarks/results/wikiann/fca435f-adam/accuracy.json \
     --b benchmarks/results/wikiann/more-unlabelled/accuracy.json --names "1000 unlabelled, 3 passes" \
     "4000 unlabelled, 1 pass" --system $sys --out benchmarks/results/wikiann/more-unlabelled/compare-${sys/+/-}
 done

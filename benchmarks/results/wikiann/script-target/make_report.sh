@@ -7,6 +7,6 @@ python benchmarks/accuracy.py --dataset wikiann --seeds 0 1 2 --systems concner 
   --target-script bg --epochs 10 --distill-epochs 3 --evals 10 --freeze-embeddings --full-encoder assets/me5-small \
   --runs $R/script-target --out $D --cache $R/cache --report-only
 for s in concner concner+distill source+translations; do
-  python benchmarks/compare_arms.py --a benchmarks/results/wikiann/current-code/accuracy.json --b $D/accuracy.json \
+  python benchmarks/compare_arms.py --a benchmarks/results/wikiann/accuracy.json --b $D/accuracy.json \
     --names "script=keep" "script=target" --system $s --out $D/compare-${s//+/-}
 done
