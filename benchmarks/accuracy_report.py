@@ -87,7 +87,8 @@ def run_rows(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                      "train_seconds": r["train_seconds"], "eval_seconds": r["eval_seconds"],
                      "dev_en_f1": dev.get("dev_f1"), "selected_step": dev.get("selected_step"),
                      "still_rising": dev.get("still_rising"), "last_quarter_gain": dev.get("last_quarter_gain"),
-                     "dev_curve": dev.get("curve"), "f1": r["f1"], "f1_strict": r["f1_strict"]})
+                     "dev_curve": dev.get("curve"), "f1": r["f1"], "f1_strict": r["f1_strict"],
+                     **({"restored_from": r["restored_from"]} if r.get("restored_from") else {})})
     return rows
 
 
@@ -167,6 +168,7 @@ def build_report(args: argparse.Namespace, settings: Dict[str, Any], shared_stat
         "comparisons": comparisons(results, columns, groups),
         "reference": load_reference(args.reference),
         "runs": run_rows(results),
+        "restored": sorted({r["restored_from"] for r in results if r.get("restored_from")}),
     }
 
 
@@ -263,6 +265,10 @@ def header_lines(report: Dict[str, Any]) -> List[str]:
         "",
         f"(tables last written by `{report['written_by']}`)",
         "",
+        *[f"Runs restored from `{src}` (their runs folder was lost; `benchmarks/restore_runs.py`): "
+          + ", ".join(f"seed {r['seed']} {r['system']}" for r in report["runs"] if r.get("restored_from") == src) + "."
+          for src in report.get("restored", [])],
+        *([""] if report.get("restored") else []),
         *table_lines(report),
         "",
         f"*{ref['name']}*: {ref['label']}. An orientation point, not a comparison.",

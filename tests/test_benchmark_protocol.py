@@ -191,7 +191,8 @@ def test_restored_runs_give_the_report_the_rows_they_were_restored_from(tmp_path
     write_json(kept, {"kept": True})
     restore([str(report), "--runs", str(runs)])
     restored = read_json(runs / "seed1" / "concner" / "result.json")
-    assert run_rows([restored]) == run_rows([result])
+    row = run_rows([restored])[0]
+    assert row.pop("restored_from") == restored["restored_from"] and row == run_rows([result])[0]
     assert restored["code"]["commit"] == "abc" and "evaluation" not in restored
     assert str(report) in restored["restored_from"]
     assert read_json(kept) == {"kept": True} and read_json(runs / "seed1" / "seed_info.json") == info
