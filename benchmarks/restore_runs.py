@@ -2,11 +2,11 @@
 
 A benchmark's runs folder lives outside the repository (hours of training, GBs of models); the
 committed ``accuracy.json`` keeps every finished run's numbers. When the folder is lost (a new
-machine), this writes each listed run back as ``{runs}/seed{N}/{folder}/result.json`` (and the seed's recorded ``seed_info.json``, which a run of
-that seed rewrites when it prepares its data) so that
-``accuracy.py`` skips it and the report counts it beside the runs still to come. A restored result
-says so (``restored_from``), keeps the code it was trained at, and has no per-type evaluation (the
-per-seed library report skips it). An existing result.json is never overwritten.
+machine), this writes each listed run back as ``{runs}/seed{N}/{folder}/result.json``, and the
+seed's recorded ``seed_info.json`` (a run of that seed rewrites it when it prepares its data), so
+that ``accuracy.py`` skips it and the report counts it beside the runs still to come. A restored
+result says so (``restored_from``), keeps the commit it was trained at, and has no per-type
+evaluation (the per-seed library report skips it). An existing result.json is never overwritten.
 
     python benchmarks/restore_runs.py benchmarks/results/wikiann/current-code/accuracy.json \\
         --runs /work/bench-runs/wikiann/main-s8 [--seeds 0] [--systems concner ...]
@@ -14,7 +14,7 @@ per-seed library report skips it). An existing result.json is never overwritten.
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy_data import log, read_json, write_json  # noqa: E402
@@ -41,7 +41,7 @@ def result_from_row(report: Dict[str, Any], row: Dict[str, Any], source: str) ->
     }
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("report", type=Path, help="a committed accuracy.json")
     p.add_argument("--runs", type=Path, required=True, help="the runs folder to write into")
