@@ -267,8 +267,8 @@ def header_lines(report: Dict[str, Any]) -> List[str]:
         "",
         *[f"Runs restored from `{src}` (their runs folder was lost; `benchmarks/restore_runs.py`): "
           + ", ".join(f"seed {r['seed']} {r['system']}" for r in report["runs"] if r.get("restored_from") == src) + "."
-          for src in report.get("restored", [])],
-        *([""] if report.get("restored") else []),
+          for src in report["restored"]],
+        *([""] if report["restored"] else []),
         *table_lines(report),
         "",
         f"*{ref['name']}*: {ref['label']}. An orientation point, not a comparison.",
