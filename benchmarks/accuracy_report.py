@@ -82,7 +82,8 @@ def run_rows(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     for r in sorted(results, key=lambda r: (r["seed"], SYSTEMS.index(r["system"]))):
         dev = r.get("dev_en") or {}
         plan = r.get("plan") or {}
-        rows.append({"system": r["system"], "seed": r["seed"], "train_seed": plan.get("seed"),
+        rows.append({"system": r["system"], "seed": r["seed"], "commit": (r.get("code") or {}).get("commit"),
+                     "train_seed": plan.get("seed"),
                      "steps": plan.get("steps"), "epochs": plan.get("epochs"), "train_words": plan.get("train_words"),
                      "train_seconds": r["train_seconds"], "eval_seconds": r["eval_seconds"],
                      "dev_en_f1": dev.get("dev_f1"), "selected_step": dev.get("selected_step"),

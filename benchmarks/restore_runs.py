@@ -9,7 +9,7 @@ result says so (``restored_from``), keeps the commit it was trained at, and has 
 evaluation (the per-seed library report skips it). An existing result.json is never overwritten.
 
     python benchmarks/restore_runs.py benchmarks/results/wikiann/accuracy.json \\
-        --runs /work/bench-runs/wikiann/main-s8 [--seeds 0] [--systems concner ...]
+        --runs /work/bench-runs/wikiann/main-s8 [--seeds 0] [--systems concner ...] [--commit 5bc116d]
 """
 import argparse
 import sys
@@ -22,16 +22,31 @@ from accuracy_protocol import git_commit  # noqa: E402
 from accuracy_runs import DIRS  # noqa: E402
 
 
-def result_from_row(report: Dict[str, Any], row: Dict[str, Any], source: str) -> Dict[str, Any]:
-    """The inverse of the report's run row (``accuracy_report.run_rows``)."""
+def row_commit(report: Dict[str, Any], row: Dict[str, Any], source: str, commit: Optional[str]) -> str:
+    """The commit that trained the row's run: the row's own (reports since 2026-11-27), the report's only one,
+    or ``--commit`` (a prefix of one of the report's) for an older report of several commits."""
     commits = report["run_code"]
-    if len(commits) != 1:  # a row does not say which of several commits trained it
-        raise SystemExit(f"{source} holds runs from {len(commits)} commits {commits}: restore from a report of one")
+    if row.get("commit"):
+        return row["commit"]
+    if commit:
+        match = [c for c in commits if c.startswith(commit)]
+        if len(match) != 1:
+            raise SystemExit(f"--commit {commit}: matches {len(match)} of the report's commits {commits}")
+        return match[0]
+    if len(commits) != 1:  # an older row does not say which of several commits trained it
+        raise SystemExit(f"{source} holds runs from {len(commits)} commits {commits} and its rows do not say "
+                         "which: restore each group of runs (--seeds/--systems) with --commit")
+    return commits[0]
+
+
+def result_from_row(report: Dict[str, Any], row: Dict[str, Any], source: str,
+                    commit: Optional[str] = None) -> Dict[str, Any]:
+    """The inverse of the report's run row (``accuracy_report.run_rows``)."""
     return {
         "system": row["system"], "seed": row["seed"], "settings": report["settings"],
         "plan": {"seed": row["train_seed"], "steps": row["steps"], "epochs": row["epochs"],
                  "train_words": row["train_words"]},
-        "code": {"commit": commits[0], "dirty": None},
+        "code": {"commit": row_commit(report, row, source, commit), "dirty": None},
         "train_seconds": row["train_seconds"], "eval_seconds": row["eval_seconds"],
         "dev_en": {"dev_f1": row["dev_en_f1"], "selected_step": row["selected_step"],
                    "still_rising": row["still_rising"], "last_quarter_gain": row["last_quarter_gain"],
@@ -47,6 +62,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--runs", type=Path, required=True, help="the runs folder to write into")
     p.add_argument("--seeds", type=int, nargs="*", help="only these seeds (default: every run in the report)")
     p.add_argument("--systems", nargs="*", choices=sorted(DIRS), help="only these systems")
+    p.add_argument("--commit", help="the commit that trained the selected runs, for a report of several commits "
+                   "whose rows do not name theirs (reports written before 2026-11-27)")
     args = p.parse_args(argv)
     report = read_json(args.report)
     source = f"{args.report} at {git_commit().get('commit')}"
@@ -61,7 +78,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             log(f"{path} exists: left as is")
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(path, result_from_row(report, row, source))
+        write_json(path, result_from_row(report, row, source, args.commit))
         log(f"restored seed {row['seed']} {row['system']} -> {path}")
 
 

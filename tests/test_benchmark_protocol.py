@@ -196,7 +196,14 @@ def test_restored_runs_give_the_report_the_rows_they_were_restored_from(tmp_path
     assert restored["code"]["commit"] == "abc" and "evaluation" not in restored
     assert str(report) in restored["restored_from"]
     assert read_json(kept) == {"kept": True} and read_json(runs / "seed1" / "seed_info.json") == info
-    write_json(report, {"settings": settings, "run_code": ["abc", "def"], "runs": run_rows([result]),
+    other = {**result, "code": {"commit": "def", "dirty": False}, "system": "concner+distill"}
+    write_json(report, {"settings": settings, "run_code": ["abc", "def"], "runs": run_rows([result, other]),
                         "seeds": {"1": info}})
-    with pytest.raises(SystemExit, match="2 commits"):
+    restore([str(report), "--runs", str(tmp_path / "own")])  # each row names its commit
+    assert read_json(tmp_path / "own" / "seed1" / "distill" / "result.json")["code"]["commit"] == "def"
+    old = [{k: v for k, v in row.items() if k != "commit"} for row in run_rows([result, other])]
+    write_json(report, {"settings": settings, "run_code": ["abc", "def"], "runs": old, "seeds": {"1": info}})
+    with pytest.raises(SystemExit, match="2 commits.*--commit"):
         restore([str(report), "--runs", str(tmp_path / "other")])
+    restore([str(report), "--runs", str(tmp_path / "other"), "--systems", "concner", "--commit", "ab"])
+    assert read_json(tmp_path / "other" / "seed1" / "concner" / "result.json")["code"]["commit"] == "abc"
