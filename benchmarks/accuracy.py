@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy_data import prepare_shared, shared_folder  # noqa: E402
+from accuracy_data import prepare_shared, shared_folder, target_scripts  # noqa: E402
 from accuracy_protocol import DATASETS, ROOT, git_commit  # noqa: E402
 from accuracy_runs import SYSTEMS, finished, per_seed_report, run_all  # noqa: E402
 
@@ -106,7 +106,9 @@ def parser() -> argparse.ArgumentParser:
                         "looked up among the dictionary's names; 'whole': only a whole-entity entry, else copied)")
     p.add_argument("--target-script", nargs="+", metavar="LANG",
                    help="lexicon targets whose translations write the words the dictionary lacks (names) in the "
-                        "language's own script (the engine's script=target; e.g. bg: Latin -> Cyrillic)")
+                        "language's own script (the engine's script=target; bg: Latin -> Cyrillic). Unset: every "
+                        "lexicon target with a scheme (bg), as the engine's default; 'none': as written everywhere "
+                        "(what runs before that default recorded as unset)")
     p.add_argument("--translation-ce-weight", type=float,
                    help="CE weight of translation tokens (projected labels) in source+translations and concner "
                         "(the loss's translation_ce_weight; unset: the configs' 1.0)")
@@ -156,7 +158,7 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
     missing = [t for t in args.targets if t.split(":")[0] not in args.langs]
     if missing:
         raise SystemExit(f"targets {missing} are not among --langs {args.langs}")
-    args.target_script = sorted(args.target_script) if args.target_script else None  # order-free, [] = unset
+    args.target_script = target_scripts(args)  # order-free; None: no lexicon target in its own script
     return args
 
 

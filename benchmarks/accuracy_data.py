@@ -72,20 +72,41 @@ def lexicon_names(args: argparse.Namespace) -> Optional[str]:
     return args.lexicon_names if args.lexicon_names not in (None, "words") else None
 
 
-def lexicon_options(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
-    """``--lexicon-names`` and ``--target-script`` as engine options of the lexicon targets only (apertium
-    has no such options); ``--target-script`` naming a language that is not a lexicon target is an error."""
-    names, script = lexicon_names(args), set(args.target_script or ())
-    lexicon = [t.partition(":")[0] for t in args.targets if t.partition(":")[2] == "lexicon"]
-    if script - set(lexicon):
-        raise SystemExit(f"--target-script {' '.join(sorted(script - set(lexicon)))}: not a lexicon target "
+def lexicon_langs(args: argparse.Namespace) -> List[str]:
+    return [t.partition(":")[0] for t in args.targets if t.partition(":")[2] == "lexicon"]
+
+
+def target_scripts(args: argparse.Namespace) -> Optional[List[str]]:
+    """``--target-script`` resolved into the lexicon targets written in their own script (None: none).
+
+    Unset: every lexicon target with a transliteration scheme (bg), as the engine's default ``script=auto``
+    does; ``none``: every lexicon target keeps the copied words as written, which is what runs from before that
+    default recorded (as unset), so their settings and prepared-data folders still match."""
+    from spacy_concner.translate.script import SCHEMES
+
+    chosen = args.target_script
+    if chosen is None:
+        chosen = [lang for lang in lexicon_langs(args) if lang in SCHEMES]
+    elif "none" in chosen:
+        if len(chosen) > 1:
+            raise SystemExit(f"--target-script {' '.join(chosen)}: 'none' stands alone")
+        chosen = []
+    lexicon = lexicon_langs(args)
+    if set(chosen) - set(lexicon):
+        raise SystemExit(f"--target-script {' '.join(sorted(set(chosen) - set(lexicon)))}: not a lexicon target "
                          f"(lexicon targets: {' '.join(lexicon) or 'none'})")
+    return sorted(chosen) or None
+
+
+def lexicon_options(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
+    """``--lexicon-names`` and the resolved ``--target-script`` as engine options of the lexicon targets only
+    (apertium has no such options); the script is always explicit, so no engine default decides it."""
+    names, script = lexicon_names(args), set(args.target_script or ())
     options: Dict[str, Dict[str, Any]] = {}
-    for lang in lexicon:
+    for lang in lexicon_langs(args):
         if names is not None:
             options.setdefault(lang, {})["names"] = names
-        if lang in script:
-            options.setdefault(lang, {})["script"] = "target"
+        options.setdefault(lang, {})["script"] = "target" if lang in script else "keep"
     return options
 
 

@@ -12,6 +12,7 @@ import statistics
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from accuracy_data import target_scripts
 from accuracy_protocol import comparison_table, comparisons, git_commit, load_reference
 from accuracy_runs import SYSTEMS
 
@@ -60,6 +61,10 @@ def canonical_command(args: argparse.Namespace, seeds: List[int]) -> str:
             continue
         value = getattr(args, dest)
         default = args.defaults.get(dest, action.default)
+        if dest == "target_script":  # resolved; its default depends on the targets, and None is spelled 'none'
+            if value != target_scripts(argparse.Namespace(targets=args.targets, target_script=None)):
+                flags.append(" ".join(["--target-script", *(value or ["none"])]))
+            continue
         if dest in ("data", "reference") and value == (Path(default) if Path(default).is_absolute()
                                                         else (Path(__file__).resolve().parent.parent / default).resolve()):
             continue

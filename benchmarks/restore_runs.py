@@ -8,7 +8,7 @@ that ``accuracy.py`` skips it and the report counts it beside the runs still to 
 result says so (``restored_from``), keeps the commit it was trained at, and has no per-type
 evaluation (the per-seed library report skips it). An existing result.json is never overwritten.
 
-    python benchmarks/restore_runs.py benchmarks/results/wikiann/accuracy.json \\
+    python benchmarks/restore_runs.py benchmarks/results/wikiann/current-code/accuracy.json \\
         --runs /work/bench-runs/wikiann/main-s8 [--seeds 0] [--systems concner ...] [--commit 5bc116d]
 """
 import argparse

@@ -110,8 +110,10 @@ def test_lexicon_names_option_reaches_lexicon_targets_only_and_keys_the_cache(tm
     def args(names):
         return _lexicon_args(tmp_path, names=names)
 
-    assert lexicon_options(args("whole")) == {"de": {"names": "whole"}, "bg": {"names": "whole"}}
-    assert lexicon_options(args(None)) == lexicon_options(args("words")) == {}
+    assert lexicon_options(args("whole")) == {"de": {"names": "whole", "script": "keep"},
+                                              "bg": {"names": "whole", "script": "keep"}}
+    assert lexicon_options(args(None)) == lexicon_options(args("words")) == {"de": {"script": "keep"},
+                                                                             "bg": {"script": "keep"}}
     shared = tmp_path / "wikiann-shared-x"
     folders = {n: seed_folder(args(n), 0, shared) for n in (None, "words", "whole", "copy")}
     assert folders[None] == folders["words"]
@@ -119,19 +121,29 @@ def test_lexicon_names_option_reaches_lexicon_targets_only_and_keys_the_cache(tm
 
 
 def test_target_script_option_reaches_named_lexicon_targets_and_keys_the_cache(tmp_path):
-    """``--target-script bg`` gives bg's lexicon engine script=target (merged with --lexicon-names), a prepared-data
-    folder of its own, and an error for a language that is not a lexicon target."""
-    from accuracy_data import lexicon_options, seed_folder
+    """``--target-script``: unset means the engine's default (bg, the lexicon target with a scheme, in Cyrillic);
+    ``none`` means as written everywhere and keeps the folders of runs made before that default; the resolved
+    list reaches the lexicon engines (merged with --lexicon-names) and keys the prepared data; a language that is
+    not a lexicon target, or 'none' beside a language, is an error."""
+    from accuracy_data import lexicon_options, seed_folder, target_scripts
 
     def args(script, names=None):
-        return _lexicon_args(tmp_path, names=names, script=script)
+        raw = _lexicon_args(tmp_path, names=names, script=script)
+        raw.target_script = target_scripts(raw)
+        return raw
 
-    assert lexicon_options(args(["bg"])) == {"bg": {"script": "target"}}
-    assert lexicon_options(args(["bg"], "whole")) == {"de": {"names": "whole"}, "bg": {"names": "whole", "script": "target"}}
-    with pytest.raises(SystemExit, match="--target-script es: not a lexicon target"):
-        lexicon_options(args(["es"]))
+    assert args(None).target_script == args(["bg"]).target_script == ["bg"]
+    assert args(["none"]).target_script is None
+    assert lexicon_options(args(None)) == {"de": {"script": "keep"}, "bg": {"script": "target"}}
+    assert lexicon_options(args(["none"], "whole")) == {"de": {"names": "whole", "script": "keep"},
+                                                        "bg": {"names": "whole", "script": "keep"}}
+    for bad, message in [(["es"], "--target-script es: not a lexicon target"), (["none", "bg"], "'none' stands alone")]:
+        with pytest.raises(SystemExit, match=message):
+            args(bad)
     shared = tmp_path / "wikiann-shared-x"
-    assert seed_folder(args(None), 0, shared) != seed_folder(args(["bg"]), 0, shared)
+    keep_era = _lexicon_args(tmp_path)  # how runs before the default recorded keep: target_script unset
+    assert seed_folder(args(["none"]), 0, shared) == seed_folder(keep_era, 0, shared)
+    assert seed_folder(args(None), 0, shared) == seed_folder(args(["bg"]), 0, shared) != seed_folder(keep_era, 0, shared)
 
 
 @pytest.mark.parametrize("system,flags,expected", [
@@ -207,3 +219,25 @@ def test_restored_runs_give_the_report_the_rows_they_were_restored_from(tmp_path
         restore([str(report), "--runs", str(tmp_path / "other")])
     restore([str(report), "--runs", str(tmp_path / "other"), "--systems", "concner", "--commit", "ab"])
     assert read_json(tmp_path / "other" / "seed1" / "concner" / "result.json")["code"]["commit"] == "abc"
+
+
+@pytest.mark.parametrize("flags,shown", [([], None), (["--target-script", "bg"], None),
+                                         (["--target-script", "none"], "--target-script none")])
+def test_reproduce_command_spells_the_lexicon_script_so_it_gives_the_same_settings(flags, shown):
+    """The report's reproduce command names ``--target-script`` only where it differs from the default (bg in
+    Cyrillic), spelling 'as written everywhere' as ``none``; parsed again, it gives the same run settings."""
+    import shlex
+
+    from accuracy import parser, resolve, run_settings
+    from accuracy_report import canonical_command
+
+    def settings(argv):
+        p = parser()
+        args = resolve(p.parse_args(argv))
+        args.parser = p
+        return args, run_settings(args)
+
+    args, first = settings(["--dataset", "wikiann", *flags])
+    command = canonical_command(args, [0])
+    assert (shown in command) if shown else "--target-script" not in command
+    assert settings(shlex.split(command)[2:])[1] == first

@@ -113,10 +113,11 @@ def test_apertium_missing_pair_names_the_package():
 
 # --------------------------------------------------------------------------- lexicon
 @pytest.mark.parametrize(
-    "lang,germany,house",
-    [("de", "Deutschland", "Haus"), ("nl", None, "huis"), ("bg", "Германия", "къща")],
+    "lang,germany,house,name",
+    [("de", "Deutschland", "Haus", "Zorblax Quimby"), ("nl", None, "huis", "Zorblax Quimby"),
+     ("bg", "Германия", "къща", "Зорблакс Квимби")],
 )
-def test_lexicon_freedict(lang, germany, house):
+def test_lexicon_freedict(lang, germany, house, name):
     kept, report = run(engine("lexicon", "en", lang), lang)
     assert report.kept == 5 and sum(report.dropped.values()) == 0
     assert report.entities_in == report.entities_out == {"PER": 2, "LOC": 3, "ORG": 1}
@@ -124,8 +125,9 @@ def test_lexicon_freedict(lang, germany, house):
     assert house in s2.text.lower() or house in s2.text
     if germany:
         assert ents(s2) == [(germany, "LOC")]
-    # Names the dictionary lacks are copied unchanged (FreeDict eng-bul knows "Merkel" -> "Меркел").
-    assert ents(kept["s3"])[0] == ("Zorblax Quimby", "PER")
+    # Names the dictionary lacks are copied: as written in Latin-script languages, in Cyrillic letters in
+    # Bulgarian (the default script=auto; FreeDict eng-bul itself knows "Merkel" -> "Меркел").
+    assert ents(kept["s3"])[0] == (name, "PER")
 
 
 def test_lexicon_freedict_bulgarian_is_cyrillic():
@@ -194,7 +196,8 @@ def test_transliteration_rules_for_bulgarian():
 
 def test_lexicon_script_target_writes_copied_words_in_cyrillic(tmp_path):
     """``script=target``: what the dictionary lacks (names) is written in the target's script, one word for one,
-    so the projected entities are the transliterated names; ``keep`` copies them; bad values are clear errors."""
+    so the projected entities are the transliterated names; ``keep`` copies them; the default (``auto``) is
+    ``target`` for bg and ``keep`` for a Latin-script language, recorded resolved; bad values are clear errors."""
     tsv = tmp_path / "en-bg.tsv"
     tsv.write_text("visited\tпосети\nthe\t\u0442\u043e\u0437\u0438\n", encoding="utf-8")
     docs = [doc("p1", ["Peter", "Jackson", "visited", "Chicago", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"])]
@@ -203,6 +206,10 @@ def test_lexicon_script_target_writes_copied_words_in_cyrillic(tmp_path):
         kept, report = run(get_translator("lexicon", "en", "bg", dictionary=str(tsv), script=script), "bg", docs)
         assert ents(kept["p1"]) == expected and report.engine["script"] == script
         assert [t.text for t in kept["p1"]][2] == "посети"
+    kept, report = run(get_translator("lexicon", "en", "bg", dictionary=str(tsv)), "bg", docs)
+    assert ents(kept["p1"]) == [("Петер Джаксон", "PER"), ("Чикаго", "LOC")] and report.engine["script"] == "target"
+    kept, report = run(get_translator("lexicon", "en", "de", dictionary=str(tsv)), "de", docs)
+    assert ents(kept["p1"]) == [("Peter Jackson", "PER"), ("Chicago", "LOC")] and report.engine["script"] == "keep"
     with pytest.raises(ValueError, match="script='target' for 'de'.*script='keep'"):
         get_translator("lexicon", "en", "de", dictionary=str(tsv), script="target")
     with pytest.raises(ValueError, match="script='cyrillic'"):

@@ -28,7 +28,7 @@ import catalogue
 from ..errors import InputError
 from ..fileio import read_lines, require_file
 from .lexicon import DictdLexicon, Lexicon, check_names_policy, load_lexicon, translate_all
-from .script import check_script, to_target_script
+from .script import resolve_script, to_target_script
 
 logger = logging.getLogger(__name__)
 
@@ -188,9 +188,9 @@ class LexiconTranslator(Translator):
     batch_size = 256
 
     def __init__(self, src: str, tgt: str, dictionary: Optional[str] = None, max_words: int = 3,
-                 names: str = "words", script: str = "keep") -> None:
+                 names: str = "words", script: str = "auto") -> None:
         check_names_policy(names)
-        check_script(script, tgt)
+        self.script = resolve_script(script, tgt)  # recorded resolved: 'keep' or 'target'
         path = Path(dictionary) if dictionary else default_dictionary(src, tgt)
         if not path.exists() and dictionary and not path.suffix:
             path = DICTD_DIR / f"{dictionary}.index"  # a dictd name such as "freedict-eng-deu"
@@ -204,7 +204,6 @@ class LexiconTranslator(Translator):
         self.lexicon: Lexicon = load_lexicon(path)
         self.max_words = max_words
         self.names = names
-        self.script = script
         self.tgt = tgt
 
     def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:

@@ -3,7 +3,7 @@
 # root at ef243b1 or later; R = the runs' parent).
 R=${R:-/work/bench-runs/wikiann}
 python benchmarks/accuracy.py --dataset wikiann --seeds 0 --systems concner --epochs 10 --distill-epochs 3 --evals 10 \
-  --freeze-embeddings --lexicon-names whole --full-encoder assets/me5-small \
+  --freeze-embeddings --target-script none --lexicon-names whole --full-encoder assets/me5-small \
   --runs $R/names-whole-frozen --out benchmarks/results/wikiann/lexicon-names-whole --cache $R/cache --report-only
 python benchmarks/compare_arms.py --a benchmarks/results/wikiann/fca435f-adam/accuracy.json \
   --b benchmarks/results/wikiann/lexicon-names-whole/accuracy.json --names "names=words" "names=whole" \

@@ -2,7 +2,7 @@
 # Report and paired comparisons of this arm (run from the repository root at ef243b1 or later; R = the runs' parent).
 R=${R:-/work/bench-runs/wikiann}
 python benchmarks/accuracy.py --dataset wikiann --seeds 0 1 2 --systems concner concner+distill --epochs 10 \
-  --distill-epochs 3 --evals 10 --freeze-embeddings --translation-ce-weight 0.0 --full-encoder assets/me5-small \
+  --distill-epochs 3 --evals 10 --freeze-embeddings --target-script none --translation-ce-weight 0.0 --full-encoder assets/me5-small \
   --runs $R/tcw0-frozen --out benchmarks/results/wikiann/translation-ce-weight-0 --cache $R/cache --report-only
 for sys in concner concner+distill; do
   python benchmarks/compare_arms.py --a benchmarks/results/wikiann/fca435f-adam/accuracy.json \
