@@ -77,21 +77,20 @@ def lexicon_langs(args: argparse.Namespace) -> List[str]:
 
 
 def target_scripts(args: argparse.Namespace) -> Optional[List[str]]:
-    """``--target-script`` resolved into the lexicon targets written in their own script (None: none).
+    """``--target-script`` resolved: the lexicon targets written in their own script, or None for none.
 
     Unset: every lexicon target with a transliteration scheme (bg), as the engine's default ``script=auto``
     does; ``none``: every lexicon target keeps the copied words as written, which is what runs from before that
     default recorded (as unset), so their settings and prepared-data folders still match."""
     from spacy_concner.translate.script import SCHEMES
 
-    chosen = args.target_script
+    chosen, lexicon = args.target_script, lexicon_langs(args)
     if chosen is None:
-        chosen = [lang for lang in lexicon_langs(args) if lang in SCHEMES]
+        chosen = [lang for lang in lexicon if lang in SCHEMES]
     elif "none" in chosen:
         if len(chosen) > 1:
             raise SystemExit(f"--target-script {' '.join(chosen)}: 'none' stands alone")
         chosen = []
-    lexicon = lexicon_langs(args)
     if set(chosen) - set(lexicon):
         raise SystemExit(f"--target-script {' '.join(sorted(set(chosen) - set(lexicon)))}: not a lexicon target "
                          f"(lexicon targets: {' '.join(lexicon) or 'none'})")
