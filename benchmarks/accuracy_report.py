@@ -94,6 +94,7 @@ def run_rows(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                      "dev_en_f1": dev.get("dev_f1"), "selected_step": dev.get("selected_step"),
                      "still_rising": dev.get("still_rising"), "last_quarter_gain": dev.get("last_quarter_gain"),
                      "dev_curve": dev.get("curve"), "f1": r["f1"], "f1_strict": r["f1_strict"],
+                     "machine": r.get("machine"),
                      **({"restored_from": r["restored_from"]} if r.get("restored_from") else {})})
     return rows
 

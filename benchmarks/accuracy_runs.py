@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy_data import log, prepare_seed, read_json, seed_folder, write_json  # noqa: E402
-from accuracy_protocol import ROOT, convergence, dev_curve, docbin_words, steps_for  # noqa: E402
+from accuracy_protocol import ROOT, convergence, dev_curve, docbin_words, machine_record, steps_for  # noqa: E402
 
 
 SYSTEMS = ["source-only", "source+translations", "concner", "concner+distill"]
@@ -194,15 +194,16 @@ def _run_system(args: argparse.Namespace, system: str, seed: int, shared: Path, 
     plan["seed"] = seed + args.student_seed_offset if system == "concner+distill" else seed
     if not (out / "trained.json").exists():
         seconds = train(args, system, seed, shared, prep, run, out, plan)
-        write_json(out / "trained.json", {"seconds": round(seconds, 1), "plan": plan})
-    seconds = read_json(out / "trained.json")["seconds"]
+        write_json(out / "trained.json", {"seconds": round(seconds, 1), "plan": plan, "machine": machine_record()})
+    trained = read_json(out / "trained.json")
+    seconds = trained["seconds"]
     log(f"seed {seed} {system}: evaluating")
     start = time.time()
     model = out / "model-best"
     ev = evaluate([(system, str(model))], [(lang, str(shared / lang / "test.spacy")) for lang in args.langs])
     result = {
         "system": system, "seed": seed, "settings": settings, "plan": plan, "code": args.code, "train_seconds": seconds,
-        "eval_seconds": round(time.time() - start, 1), **extra,
+        "eval_seconds": round(time.time() - start, 1), "machine": trained.get("machine"), **extra,
         "dev_en": convergence(dev_curve(out / "train_log.jsonl"), plan["steps"]),
         "f1": {lang: ev.f1(system, lang) for lang in args.langs},
         "f1_strict": {lang: ev.f1(system, lang, "seqeval_strict") for lang in args.langs},

@@ -51,7 +51,7 @@ def result_from_row(report: Dict[str, Any], row: Dict[str, Any], source: str,
         "dev_en": {"dev_f1": row["dev_en_f1"], "selected_step": row["selected_step"],
                    "still_rising": row["still_rising"], "last_quarter_gain": row["last_quarter_gain"],
                    "curve": row["dev_curve"]},
-        "f1": row["f1"], "f1_strict": row["f1_strict"],
+        "f1": row["f1"], "f1_strict": row["f1_strict"], "machine": row.get("machine"),
         "restored_from": source,
     }
 

@@ -190,7 +190,8 @@ def test_restored_runs_give_the_report_the_rows_they_were_restored_from(tmp_path
               "plan": {"seed": 1, "steps": 100, "epochs": 10.0, "train_words": 8000},
               "train_seconds": 10.0, "eval_seconds": 2.0,
               "dev_en": convergence([(0, 5.0), (50, 60.0), (100, 70.0)], 100),
-              "f1": {"de": 0.6}, "f1_strict": {"de": 0.58}, "evaluation": {"results": {}}}
+              "f1": {"de": 0.6}, "f1_strict": {"de": 0.58}, "evaluation": {"results": {}},
+              "machine": {"platform": "Linux-x", "cpu": "AMD EPYC", "torch": "2.13.0"}}
     src = {"system": "source-only", "seed": 1, "settings": settings, "code": {"commit": "abc", "dirty": False},
            "plan": {"seed": 1, "steps": 80}, "train_seconds": 1.0, "eval_seconds": 1.0, "dev_en": {},
            "f1": {"de": 0.5}, "f1_strict": {"de": 0.5}}
@@ -241,3 +242,15 @@ def test_reproduce_command_spells_the_lexicon_script_so_it_gives_the_same_settin
     command = canonical_command(args, [0])
     assert (shown in command) if shown else "--target-script" not in command
     assert settings(shlex.split(command)[2:])[1] == first
+
+
+def test_machine_record_names_the_libraries_and_cpu_a_run_trained_with():
+    """Runs are bit-reproducible on one machine, not across machines: each run records where it trained."""
+    import platform
+
+    import torch
+    from accuracy_protocol import machine_record
+
+    record = machine_record()
+    assert record["torch"] == torch.__version__ and record["python"] == platform.python_version()
+    assert record["cpu"] and record["platform"] == platform.platform() and record["cpus"] >= 1
