@@ -82,11 +82,11 @@ def target_scripts(args: argparse.Namespace) -> Optional[List[str]]:
     Unset: every lexicon target with a transliteration scheme (bg), as the engine's default ``script=auto``
     does; ``none``: every lexicon target keeps the copied words as written, which is what runs from before that
     default recorded (as unset), so their settings and prepared-data folders still match."""
-    from spacy_concner.translate.script import SCHEMES
+    from spacy_concner.translate.script import resolve_script
 
     chosen, lexicon = args.target_script, lexicon_langs(args)
-    if chosen is None:
-        chosen = [lang for lang in lexicon if lang in SCHEMES]
+    if chosen is None:  # the engine's own rule, so the benchmark's default follows it
+        chosen = [lang for lang in lexicon if resolve_script("auto", lang) == "target"]
     elif "none" in chosen:
         if len(chosen) > 1:
             raise SystemExit(f"--target-script {' '.join(chosen)}: 'none' stands alone")
