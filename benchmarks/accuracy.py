@@ -1,196 +1,191 @@
-"""Accuracy benchmark: does dual-contrastive training pay off on real cross-lingual NER data?
+"""Accuracy benchmark: the project's own workflow, per seed, on real data, and a report over the seeds.
 
-Two datasets (``--dataset``): ``conll`` (CoNLL-2003 English -> CoNLL-2002/2003 de/es/nl) and
-``wikiann`` (WikiAnn English -> de/bg/hu/es/nl, the ConCNER paper's low-resource setting). For
-each seed, in one resumable run (see ``benchmarks/README.md``):
+What the benchmark adds to ``spacy project run``: fixed data subsets, seeds, repetition, one control and
+the report. What it never adds: a training setting. Each seed is a copy of the project (``project.yml`` and
+``configs/``) in ``RUNS/seed{N}``, run with ``python -m spacy project run COMMAND`` for every command of the
+``all`` workflow but ``package``, with vars that name only data and seeds (:data:`DATA_VARS`; a test holds
+it to that). spaCy's project lock makes it resumable: a rerun skips every command whose inputs are unchanged.
 
-1. ``prepare`` (library): sample ``--n-source`` English sentences of ``en/train.txt`` with the
-   seed. Seed-independent sets, drawn once with ``--subset-seed``: an English dev subset (model
-   selection), ``--n-test`` sentences of each target test set and ``--n-unlabelled`` sentences of
-   each target ``unlabeled.txt`` (text only; any tags in it are dropped and counted).
-2. ``translate`` (library): each target with its engine (``--targets LANG:ENGINE``), marker label
-   projection.
-3. ``build_pruned_encoder`` (library): multilingual-e5-small pruned losslessly to every text the
-   run touches (identical segmentation and hidden states, checked by the build).
-4. ``spacy train`` with the project's configs, one folder per (seed, system): ``source-only``,
-   ``source+translations`` (CE only), ``concner`` (CE + label + translation contrastive) and
-   ``concner+distill`` (the teacher's soft tags on the unlabelled text; the student has its own
-   seed). Budgets in steps (``--steps``) or in passes over each system's training data
-   (``--epochs``: the same number of passes over the English source for every system).
-5. ``evaluate`` (library): seqeval micro F1 (IOB2, default mode) on the target test subsets with
-   ``model-best`` (best English dev F1); the English dev curve gives the selected step and a
-   convergence flag.
+The control: the teacher trained for as many steps as teacher and student together (``RUNS/seed{N}-equal``,
+the project's ``train-concner`` with ``--vars.train_steps``), so that "the student beats its teacher" is not
+bought with steps.
 
-Prepared data is cached under ``--cache`` in folders keyed by everything that shapes it (dataset,
-languages, targets, subset sizes, seed). Every (seed, system) run writes
-``{runs}/seed{N}/{system}/result.json``; a rerun skips finished runs, refuses to mix runs made with
-other settings, and leaves runs locked by a parallel process alone (so two processes with the same
-command share the work). The report (``accuracy_report.py``) is written from all finished runs.
+    python benchmarks/accuracy.py --dataset wikiann --seeds 0 1 2 3 4 --runs /work/bench-runs/wikiann
+    python benchmarks/accuracy.py --dataset wikiann --runs /work/bench-runs/wikiann --report-only
 
-Files: this one is the command line; ``accuracy_data.py`` prepares and caches the data,
-``accuracy_runs.py`` trains, annotates and evaluates, ``accuracy_report.py`` writes the report, and
-``accuracy_protocol.py`` holds the datasets and the statistics.
-
-Run from the repository root::
-
-    python benchmarks/accuracy.py --dataset wikiann --epochs 10        # seeds 0 1 2
-    python benchmarks/accuracy.py --dataset conll --seeds 0
-    python benchmarks/accuracy.py --dataset wikiann --epochs 10 --report-only
+Two processes may share the 2 cores with ``--threads 1`` each, on different seeds (the runs of one seed are
+paired in the report, so they are made on one machine; each records where it ran).
 """
 import argparse
 import os
-import shlex
+import random
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional, Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy_data import prepare_shared, shared_folder, target_scripts  # noqa: E402
-from accuracy_protocol import DATASETS, ROOT, git_commit  # noqa: E402
-from accuracy_runs import SYSTEMS, finished, per_seed_report, run_all  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import srsly  # noqa: E402
 
-# settings that change what a run measures: a finished run made with others is not reused
-RUN_KEYS = ["dataset", "data", "langs", "targets", "n_source", "n_dev", "n_test", "n_unlabelled", "subset_seed",
-            "steps", "epochs", "distill_steps", "distill_epochs", "learn_rate", "warmup", "evals", "batch_words",
-            "lambda_label", "lambda_trans", "tau", "distill_source", "student_init", "student_seed_offset",
-            "freeze_embeddings", "bucket", "autocast", "drop_identical", "translation_ce_weight", "lexicon_names",
-            "target_script", "label_o", "positive_by", "distill_temperature"]
+from benchmarks.accuracy_report import CONTROL, write_report  # noqa: E402
+from benchmarks.record import code_record, machine_record  # noqa: E402
+
+DATASETS: Dict[str, Dict[str, Any]] = {
+    "wikiann": {
+        "data": "../shared/data/wikiann", "langs": ["de", "bg", "hu", "es", "nl"],
+        "targets": "de:lexicon bg:lexicon hu:lexicon es:apertium nl:lexicon", "labels": "PER,ORG,LOC",
+        "n_dev": 1000, "n_test": 2000, "n_unlabelled": 1000, "focus": ["de", "bg", "hu"],
+        "title": "WikiAnn zero-shot cross-lingual NER", "out": "benchmarks/results/wikiann",
+    },
+    "conll": {
+        "data": "../shared/data/conll", "langs": ["de", "es", "nl"],
+        "targets": "de:lexicon es:apertium nl:lexicon", "labels": "PER,ORG,LOC,MISC",
+        "n_dev": 1000, "n_test": 2000, "n_unlabelled": 1000, "focus": ["de", "es", "nl"],
+        "title": "CoNLL-2002/2003 zero-shot cross-lingual NER", "out": "benchmarks/results/conll",
+    },
+}
+
+# the only project vars the benchmark sets: data, seeds, device. Everything else is project.yml's default.
+DATA_VARS = {"source_train", "source_dev", "target_test", "target_unlabelled", "target_langs", "translate_targets",
+             "labels", "seed", "student_seed", "gpu_id"}
+CONTROL_VARS = {"train_steps"}  # the equal-compute control only
+STUDENT_SEED_OFFSET = 1000  # project.yml's student_seed for seed 0; seed N uses N + this
+COMMANDS = ["prepare", "translate", "encoder", "train-src", "train-src-trans", "train-concner", "distill", "evaluate"]
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def read_blocks(path: Path) -> List[str]:
+    """Sentences of a CoNLL-style file, verbatim (``-DOCSTART-`` blocks are not sentences)."""
+    blocks = [b.strip("\n") for b in path.read_text(encoding="utf-8").split("\n\n")]
+    return [b for b in blocks if b.strip() and not b.startswith("-DOCSTART-")]
+
+
+def write_subset(src: Path, out: Path, n: int, seed: int) -> int:
+    """``n`` sentences of ``src`` drawn with ``seed`` (file order kept), written verbatim; 0: all."""
+    blocks = read_blocks(src)
+    if n and n < len(blocks):
+        keep = sorted(random.Random(seed).sample(range(len(blocks)), n))
+        blocks = [blocks[i] for i in keep]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+    return len(blocks)
+
+
+def write_subsets(preset: Dict[str, Any], data: Path, out: Path, subset_seed: int = 0) -> Dict[str, int]:
+    """The seed-independent subsets every seed shares: English dev (selection), target test, unlabelled text."""
+    sizes = {"en/dev.txt": write_subset(data / "en" / "dev.txt", out / "en" / "dev.txt", preset["n_dev"], subset_seed)}
+    for lang in preset["langs"]:
+        for name, n in (("test.txt", preset["n_test"]), ("unlabeled.txt", preset["n_unlabelled"])):
+            sizes[f"{lang}/{name}"] = write_subset(data / lang / name, out / lang / name, n, subset_seed)
+    return sizes
+
+
+def project_vars(preset: Dict[str, Any], data: Path, subsets: Path, seed: int, gpu_id: int) -> Dict[str, Any]:
+    """The vars of one seed's ``spacy project run``: data and seeds only (every key in :data:`DATA_VARS`)."""
+    return {
+        "source_train": str(data / "en" / "train.txt"), "source_dev": str(subsets / "en" / "dev.txt"),
+        "target_test": str(subsets / "{lang}" / "test.txt"),
+        "target_unlabelled": str(subsets / "{lang}" / "unlabeled.txt"),
+        "target_langs": " ".join(preset["langs"]), "translate_targets": preset["targets"], "labels": preset["labels"],
+        "seed": seed, "student_seed": seed + STUDENT_SEED_OFFSET, "gpu_id": gpu_id,
+    }
+
+
+def make_project(run_dir: Path, share_from: Optional[Path] = None) -> None:
+    """A copy of the project's workflow (project.yml, configs/) in ``run_dir``; with ``share_from``, its data and
+    encoder are that project's (the control trains on the seed's own prepared data and pruned encoder)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "project.yml", run_dir / "project.yml")
+    shutil.copytree(ROOT / "configs", run_dir / "configs", dirs_exist_ok=True)
+    for name in ("data", "assets") if share_from else ():
+        if not (run_dir / name).exists():
+            (run_dir / name).symlink_to(share_from / name, target_is_directory=True)
+
+
+def run_command(run_dir: Path, command: str, variables: Dict[str, Any], threads: int) -> Optional[float]:
+    """``python -m spacy project run COMMAND`` in ``run_dir``, output appended to ``run_dir/benchmark.log``:
+    its seconds, or None when spaCy skipped it (nothing changed since it ran)."""
+    cmd = [sys.executable, "-m", "spacy", "project", "run", command, str(run_dir)]
+    cmd += [f"--vars.{k}={v}" for k, v in sorted(variables.items())]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           "TOKENIZERS_PARALLELISM": "false"}
+    start = time.time()
+    proc = subprocess.run(cmd, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    with (run_dir / "benchmark.log").open("a", encoding="utf-8") as fh:
+        fh.write(f"\n$ {' '.join(cmd)}\n{proc.stdout}")
+    if proc.returncode != 0:
+        raise SystemExit(f"{run_dir}: `spacy project run {command}` failed; see {run_dir / 'benchmark.log'}")
+    return None if f"Skipping '{command}'" in proc.stdout else time.time() - start
+
+
+def run_seed(args: argparse.Namespace, seed: int) -> None:
+    """Every command of the workflow for one seed, then the equal-compute control; each records where it ran."""
+    preset = DATASETS[args.dataset]
+    run_dir = args.runs / f"seed{seed}"
+    make_project(run_dir)
+    variables = project_vars(preset, args.data, args.runs / "subsets", seed, args.gpu_id)
+    record_path = run_dir / "record.json"
+    record = srsly.read_json(record_path) if record_path.exists() else {"seed": seed, "vars": variables, "commands": {}}
+    for command in COMMANDS:
+        log(f"seed {seed}: {command}")
+        seconds = run_command(run_dir, command, variables, args.threads)
+        if seconds is not None:  # a skipped command (nothing changed) keeps the record of when it ran
+            record["commands"][command] = {"seconds": round(seconds, 1), "code": code_record(ROOT),
+                                           "machine": machine_record()}
+            srsly.write_json(record_path, record)
+    control_dir = args.runs / f"seed{seed}-equal"
+    make_project(control_dir, share_from=run_dir)
+    steps = sum(srsly.read_json(run_dir / "training" / d / "budget.json")["steps"] for d in ("concner", "distill"))
+    log(f"seed {seed}: the equal-compute teacher ({steps} steps)")
+    seconds = run_command(control_dir, "train-concner", {**variables, "train_steps": steps}, args.threads)
+    if seconds is None:
+        return
+    model = control_dir / "training" / "concner" / "model-best"
+    evaluate = [sys.executable, "-m", "spacy_concner", "evaluate", f"{CONTROL}={model}",
+                "--langs", " ".join(preset["langs"]), "--test", f"{{lang}}={run_dir}/data/{{lang}}/test.spacy",
+                "--output", str(control_dir / "metrics")]
+    subprocess.run(evaluate, check=True, cwd=control_dir, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
+    record["commands"]["train-concner (equal compute)"] = {"seconds": round(seconds, 1), "steps": steps,
+                                                           "code": code_record(ROOT), "machine": machine_record()}
+    srsly.write_json(record_path, record)
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--dataset", choices=sorted(DATASETS), default="conll",
-                   help="sets the defaults below marked (dataset): data folder, languages, engines, subset sizes, "
-                        "reference row, titles, runs and results folders")
-    p.add_argument("--data", "--conll", dest="data", type=Path,
-                   help="(dataset) folder with en/train.txt, en/dev.txt, LANG/test.txt, LANG/unlabeled.txt")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--systems", nargs="+", default=SYSTEMS, choices=SYSTEMS)
-    p.add_argument("--langs", nargs="+", help="(dataset) target test languages")
-    p.add_argument("--targets", nargs="+", help="(dataset) translation targets LANG:ENGINE")
-    p.add_argument("--focus-langs", nargs="*", help="(dataset) languages of an extra mean column")
-    p.add_argument("--n-source", type=int, default=1000)
-    p.add_argument("--n-dev", type=int, help="(dataset) English dev sentences for model selection (0: all)")
-    p.add_argument("--n-test", type=int, help="(dataset) test sentences per language (0: all)")
-    p.add_argument("--n-unlabelled", type=int, help="(dataset) unlabelled sentences per language (0: all)")
-    p.add_argument("--subset-seed", type=int, default=0, help="seed of the fixed dev/test/unlabelled subsets")
-    p.add_argument("--steps", type=int, help="training steps per run (default 200 unless --epochs)")
-    p.add_argument("--epochs", type=float, help="budget in passes over each system's training data "
-                   "(= passes over the English source for every system); replaces --steps")
-    p.add_argument("--distill-steps", type=int, help="student steps (default: --steps)")
-    p.add_argument("--distill-epochs", type=float, help="student passes over its data: source + soft-labelled "
-                   "unlabelled text (default: --epochs)")
-    p.add_argument("--learn-rate", type=float, default=5e-4)
-    p.add_argument("--warmup", type=int, help="warm-up steps (default: 10%% of each run's steps)")
-    p.add_argument("--evals", type=int, default=4, help="English dev evaluations per run (model-best selection)")
-    p.add_argument("--batch-words", type=int, default=500)
-    p.add_argument("--lambda-label", type=float, default=0.1)
-    p.add_argument("--lambda-trans", type=float, default=0.1)
-    p.add_argument("--tau", type=float, default=0.1)
-    p.add_argument("--no-distill-source", dest="distill_source", action="store_false",
-                   help="train the student on soft targets only (default: + source CE)")
-    p.add_argument("--student-init", choices=["encoder", "teacher"],
-                   help="(dataset) start the student from the pretrained encoder or the teacher's fine-tuned one")
-    p.add_argument("--student-seed-offset", type=int, default=1000,
-                   help="the student trains with seed + this (0: the teacher's seed, as before this option)")
-    p.add_argument("--freeze-embeddings", action="store_true",
-                   help="freeze the encoder's input word embeddings (spacy_concner.freeze_embeddings.v1)")
-    p.add_argument("--autocast", choices=["bfloat16", "float16"],
-                   help="mixed-precision forward passes of the encoder (transformer_levers.v1 autocast)")
-    p.add_argument("--bucket", type=int, help="(dataset) paired_batcher length bucketing: pairs per sorting window "
-                   "(0: off). Cuts padding, i.e. compute, on short uneven sentences such as WikiAnn's")
-    p.add_argument("--drop-identical", action="store_true", default=None,
-                   help="drop translations word for word equal to their source (translate --identical drop)")
-    p.add_argument("--lexicon-names", choices=["words", "whole", "copy"],
-                   help="how the lexicon engine treats entities (its names option; unset: 'words', each word "
-                        "looked up among the dictionary's names; 'whole': only a whole-entity entry, else copied)")
-    p.add_argument("--target-script", nargs="+", metavar="LANG",
-                   help="lexicon targets whose translations write the words the dictionary lacks (names) in the "
-                        "language's own script (the engine's script=target; bg: Latin -> Cyrillic). Unset: every "
-                        "lexicon target with a scheme (bg), as the engine's default; 'none': as written everywhere "
-                        "(what runs before that default recorded as unset)")
-    p.add_argument("--translation-ce-weight", type=float,
-                   help="CE weight of translation tokens (projected labels) in source+translations and concner "
-                        "(the loss's translation_ce_weight; unset: the configs' 1.0)")
-    p.add_argument("--label-o", choices=["include", "exclude"],
-                   help="O tokens in the label-contrastive term of concner (the loss's include_o; unset: the "
-                        "configs' include)")
-    p.add_argument("--positive-by", choices=["tag", "type"],
-                   help="label-contrastive positives share the IOB tag or only the entity type (the loss's "
-                        "positive_by; unset: the configs' tag)")
-    p.add_argument("--distill-temperature", type=float,
-                   help="soft-target temperature of the distillation student (the loss's distill_temperature; "
-                        "unset: the configs' 1.0)")
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="wikiann")
+    p.add_argument("--data", type=Path, help="the dataset's folder (default: the preset's, under ../shared/data)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--runs", type=Path, required=True, help="folder of the per-seed project copies (outside git)")
+    p.add_argument("--out", type=Path, help="results folder (default: the preset's under benchmarks/results)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads of each command (two processes: 1 each)")
     p.add_argument("--gpu-id", type=int, default=-1)
-    p.add_argument("--full-encoder", type=Path, default=Path("assets/me5-small"),
-                   help="the full multilingual-e5-small folder (built here if missing)")
-    p.add_argument("--reference", type=Path, help="(dataset) JSON file with the reported reference row")
-    p.add_argument("--title", help="(dataset) the report's title")
-    p.add_argument("--runs", type=Path, help="(dataset) folder of the training runs")
-    p.add_argument("--cache", type=Path, help="folder of prepared data, keyed by its settings (default: RUNS/../cache)")
-    p.add_argument("--out", type=Path, help="(dataset) folder of the results (json, md, png)")
-    p.add_argument("--report-only", action="store_true", help="only rewrite the results from finished runs")
+    p.add_argument("--report-only", action="store_true", help="only write the report from finished seeds")
     return p
 
 
-def resolve(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill dataset defaults, make paths absolute, and check the data is there."""
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parser().parse_args(argv)
     preset = DATASETS[args.dataset]
-    args.defaults = {}
-    for name, value in preset.items():
-        args.defaults[name] = value
-        if getattr(args, name, None) is None:
-            setattr(args, name, value)
-    if args.steps is not None and args.epochs is not None:
-        raise SystemExit("pass --steps or --epochs, not both")
-    if args.epochs is None and args.steps is None:
-        args.steps = 200
-    if args.epochs is not None:
-        args.distill_epochs = args.distill_epochs or args.epochs
-    else:
-        args.distill_steps = args.distill_steps or args.steps
-    for name in ("data", "full_encoder", "runs", "out", "reference"):
-        value = Path(getattr(args, name))
-        setattr(args, name, value if value.is_absolute() else (ROOT / value).resolve())
-    args.cache = (args.cache if args.cache else args.runs.parent / "cache").resolve()
+    args.data = (args.data or ROOT / preset["data"]).resolve()
+    args.out = (args.out or ROOT / preset["out"]).resolve()
+    args.runs = args.runs.resolve()
     if not (args.data / "en" / "train.txt").exists():
         raise SystemExit(f"{args.data}/en/train.txt not found: pass --data DIR (see ../shared/data/SOURCES.md)")
-    missing = [t for t in args.targets if t.split(":")[0] not in args.langs]
-    if missing:
-        raise SystemExit(f"targets {missing} are not among --langs {args.langs}")
-    args.target_script = target_scripts(args)  # order-free; None: no lexicon target in its own script
-    return args
-
-
-def run_settings(args: argparse.Namespace) -> Dict[str, Any]:
-    settings = {k: getattr(args, k) for k in RUN_KEYS}
-    settings["data"] = os.path.relpath(args.data, ROOT)
-    return settings
-
-
-def main() -> None:
-    p = parser()
-    args = resolve(p.parse_args())
-    args.parser = p
-    args.code = git_commit()  # at start: a checkout moved while a worker runs must not relabel its runs
-    command = "python benchmarks/accuracy.py" + "".join(f" {shlex.quote(a)}" for a in sys.argv[1:])
-    if args.gpu_id >= 0:
-        import spacy
-
-        spacy.require_gpu(args.gpu_id)
-    settings = run_settings(args)
-    shared = shared_folder(args)
-    shared_stats = prepare_shared(args, shared)
     if not args.report_only:
-        run_all(args, settings, shared, shared_stats, command)
-    from accuracy_report import write_results
-
-    results = finished(args, settings)
-    if not results:
-        raise SystemExit(f"no finished runs with these settings under {args.runs}")
-    for seed in sorted({r["seed"] for r in results}):
-        per_seed_report(args, seed, results)
-    write_results(args, settings, shared_stats, results, command)
+        subsets = args.runs / "subsets"
+        if not (subsets / "sizes.json").exists():
+            srsly.write_json(subsets / "sizes.json", write_subsets(preset, args.data, subsets))
+        for seed in args.seeds:
+            run_seed(args, seed)
+    write_report(args.dataset, preset, args.runs, args.out, " ".join(["python benchmarks/accuracy.py",
+                                                                       *(argv or sys.argv[1:])]))
 
 
 if __name__ == "__main__":

@@ -269,3 +269,31 @@ def expand_encoder_command(
     texts = read_texts(files) if files else []
     info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary == "pruned", unseen_texts=texts)
     typer.echo(f"expand-encoder: {pipeline} -> {output}. {describe_vocabulary(info)}")
+
+
+@app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_command(
+    ctx: typer.Context,
+    config_path: Path = typer.Argument(..., help="spaCy training config (e.g. configs/concner.cfg)", exists=True,
+                                       dir_okay=False),
+    output_path: Path = typer.Option(..., "--output", "-o", help="Folder for model-best, model-last and budget.json"),
+    passes: float = typer.Option(..., "--passes", help="Passes over the run's own training data"),
+    evals: int = typer.Option(10, "--evals", help="English dev evaluations per run (model-best is the best)"),
+    steps: int = typer.Option(0, "--steps", help="Exactly this many steps instead of --passes (0: passes)"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU ID or -1 for CPU"),
+) -> None:
+    """`spacy train` with the budget in passes over the training data; other options are config overrides."""
+    from spacy.cli._util import parse_config_overrides
+
+    from .errors import InputError
+    from .workflow.train import train
+
+    try:
+        overrides = parse_config_overrides(ctx.args)
+    except SystemExit:
+        raise typer.Exit(1)
+    try:
+        train(config_path, output_path, passes=passes, evals=evals, steps=steps, overrides=overrides,
+              use_gpu=gpu_id)
+    except InputError as err:
+        _fail(err)

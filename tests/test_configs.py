@@ -22,6 +22,7 @@ EXPECTED = {
     "distill.cfg": {
         **NO_CONTRAST,
         "components.concner.loss.distill_weight": (0.0, 1.0),
+        "system.seed": (0, 1000),  # the student's own seed (project.yml student_seed)
         "paths.soft": (ABSENT, []),
         "corpora.train.@readers": ("spacy_concner.PairedCorpus.v1", "spacy_concner.DistillCorpus.v1"),
         "corpora.train.soft": (ABSENT, "${paths.soft}"),

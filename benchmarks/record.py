@@ -1,0 +1,41 @@
+"""Where and with what a benchmark run was made: the commit, the machine and the package versions.
+
+On one machine a run is bit-reproducible; across machines it is not (the same code, data and seed moved
+English dev F1 by 0.7), so every run says where it ran, and paired runs are made on one machine.
+"""
+import os
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Dict
+
+PACKAGES = ("torch", "spacy", "spacy-transformers", "thinc", "transformers", "numpy", "seqeval")
+
+
+def versions() -> Dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def machine_record() -> Dict[str, Any]:
+    """Platform, CPU model and count, Python and the versions of the packages that shape a run's numbers."""
+    info = Path("/proc/cpuinfo")
+    models = [line.split(":", 1)[1].strip() for line in (info.read_text().splitlines() if info.exists() else [])
+              if line.startswith("model name")]
+    return {"platform": platform.platform(), "cpu": models[0] if models else platform.processor(),
+            "cpus": os.cpu_count(), "python": platform.python_version(), "packages": versions()}
+
+
+def code_record(root: Path) -> Dict[str, Any]:
+    """The commit of the code, and whether tracked files differed from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD") or None,
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
