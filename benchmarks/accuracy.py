@@ -146,15 +146,19 @@ def run_seed(args: argparse.Namespace, seed: int) -> None:
     seconds = run_command(control_dir, "train-concner", {**variables, "train_steps": steps}, args.threads)
     if seconds is None:
         return
-    model = control_dir / "training" / "concner" / "model-best"
-    evaluate = [sys.executable, "-m", "spacy_concner", "evaluate", f"{CONTROL}={model}",
-                "--langs", " ".join(preset["langs"]), "--test", f"{{lang}}={run_dir}/data/{{lang}}/test.spacy",
-                "--output", str(control_dir / "metrics")]
-    subprocess.run(evaluate, check=True, cwd=control_dir, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
+    evaluate_control(control_dir, run_dir, preset["langs"], args.threads)
     record["commands"]["train-concner (equal compute)"] = {"seconds": round(seconds, 1), "steps": steps,
                                                            "code": code_record(ROOT), "machine": machine_record()}
     srsly.write_json(record_path, record)
+
+
+def evaluate_control(control_dir: Path, run_dir: Path, langs: Sequence[str], threads: int) -> None:
+    """The project's evaluation (`spacy_concner evaluate`) of the control on the seed's test sets."""
+    model = control_dir / "training" / "concner" / "model-best"
+    cmd = [sys.executable, "-m", "spacy_concner", "evaluate", f"{CONTROL}={model}", "--langs", " ".join(langs),
+           "--test", f"{{lang}}={run_dir}/data/{{lang}}/test.spacy", "--output", str(control_dir / "metrics")]
+    subprocess.run(cmd, check=True, cwd=control_dir, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "OMP_NUM_THREADS": str(threads)})
 
 
 def parser() -> argparse.ArgumentParser:

@@ -61,7 +61,8 @@ def mean_f1(row: Dict[str, Any], langs: List[str]) -> float:
     return 100 * statistics.fmean(row["f1"][lang] for lang in langs)
 
 
-def build_report(title: str, langs: List[str], focus: List[str], rows: List[Dict[str, Any]], command: str
+def build_report(  # F1 in points (%) from here on
+title: str, langs: List[str], focus: List[str], rows: List[Dict[str, Any]], command: str
                  ) -> Dict[str, Any]:
     columns = {**{lang: [lang] for lang in langs}, "/".join(focus) + " mean": focus}
     systems = [s for s in [*SYSTEMS, CONTROL] if any(r["system"] == s for r in rows)]
@@ -103,8 +104,8 @@ def _target(comparisons: List[Dict[str, Any]], better: str, focus_col: str, lang
         return {"met": None, "why": "fewer than two finished seeds"}
     focus = mine[focus_col]
     positive = {lang: bool(mine[lang]["ci95"] and mine[lang]["ci95"][0] > 0) for lang in langs if lang in mine}
-    met = 100 * focus["mean"] >= TARGET and focus["ci95"][0] > 0 and all(positive.values())
-    return {"met": met, "focus_mean_gain": 100 * focus["mean"], "focus_ci95": [100 * x for x in focus["ci95"]],
+    met = focus["mean"] >= TARGET and focus["ci95"][0] > 0 and all(positive.values())
+    return {"met": met, "focus_mean_gain": focus["mean"], "focus_ci95": focus["ci95"],
             "every_language_positive": positive}
 
 
@@ -121,9 +122,9 @@ def render_markdown(report: Dict[str, Any]) -> str:
     md.add(md.title(2, "Paired differences (F1 points, 95% t-interval over seeds)"))
     pairs: Dict[str, Dict[str, str]] = {}
     for c in report["comparisons"]:
-        lo_hi = "" if c["ci95"] is None else f" [{100 * c['ci95'][0]:+.1f}, {100 * c['ci95'][1]:+.1f}]"
+        lo_hi = "" if c["ci95"] is None else f" [{c['ci95'][0]:+.1f}, {c['ci95'][1]:+.1f}]"
         word = {True: " beats", False: " below", None: ""}[c["beats"]]
-        pairs.setdefault(f"{c['system']} − {c['baseline']}", {})[c["column"]] = f"{100 * c['mean']:+.1f}{lo_hi}{word}"
+        pairs.setdefault(f"{c['system']} − {c['baseline']}", {})[c["column"]] = f"{c['mean']:+.1f}{lo_hi}{word}"
     md.add(md.table([[k, *(v.get(c, "–") for c in cols)] for k, v in pairs.items()], ["comparison", *cols],
                     aligns=("l", *("r" for _ in cols))))
     t = report["target"]

@@ -1,0 +1,117 @@
+"""The accuracy benchmark runs the workflow: it sets data and seed vars only, samples fixed subsets, and its
+statistics and target follow the rules written in benchmarks/EXPERIMENTS.md."""
+import math
+from pathlib import Path
+
+import pytest
+import srsly
+
+from benchmarks import accuracy
+from benchmarks.accuracy_report import CONTROL, SYSTEMS, build_report
+from benchmarks.stats import convergence, paired, t_interval
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_VARS = srsly.read_yaml(ROOT / "project.yml")["vars"]
+RECIPE = {"passes", "distill_passes", "evals", "learn_rate", "batch_words", "bucket", "lambda_label", "lambda_trans",
+          "tau", "freeze_embeddings", "autocast", "transformer", "student_transformer", "n_source", "train_settings"}
+
+
+def test_the_benchmark_sets_no_training_setting():
+    """What it must show: a test that fails if the benchmark's training settings and project.yml's differ."""
+    assert accuracy.DATA_VARS <= set(PROJECT_VARS) and accuracy.CONTROL_VARS <= set(PROJECT_VARS)
+    assert not (accuracy.DATA_VARS | accuracy.CONTROL_VARS) & RECIPE
+    for name, preset in accuracy.DATASETS.items():
+        variables = accuracy.project_vars(preset, Path("/d"), Path("/s"), seed=3, gpu_id=-1)
+        assert set(variables) <= accuracy.DATA_VARS, name
+        assert variables["student_seed"] - variables["seed"] == PROJECT_VARS["student_seed"] - PROJECT_VARS["seed"]
+
+
+def test_the_benchmark_runs_the_workflow_commands(tmp_path, monkeypatch):
+    """Every command of `all` but package, in a copy of the project, with the seed's vars; then the control with
+    the teacher's and the student's steps together, and nothing else."""
+    calls = []
+
+    def fake_run(run_dir, command, variables, threads):
+        calls.append((run_dir.name, command, dict(variables)))
+        if command in ("train-concner", "distill"):
+            for name, steps in (("concner", 700), ("distill", 300)):
+                (run_dir / "training" / name).mkdir(parents=True, exist_ok=True)
+                srsly.write_json(run_dir / "training" / name / "budget.json", {"steps": steps})
+        return 1.0
+
+    monkeypatch.setattr(accuracy, "run_command", fake_run)
+    monkeypatch.setattr(accuracy, "evaluate_control", lambda *a: None)
+    args = accuracy.parser().parse_args(["--runs", str(tmp_path), "--seeds", "2"])
+    args.data, args.runs = Path("/data"), tmp_path
+    accuracy.run_seed(args, 2)
+    workflow = srsly.read_yaml(ROOT / "project.yml")["workflows"]["all"]
+    assert [c for d, c, _ in calls if d == "seed2"] == [c for c in workflow if c != "package"]
+    control = [(c, v) for d, c, v in calls if d == "seed2-equal"]
+    assert control == [("train-concner", {**calls[0][2], "train_steps": 1000})]
+    assert (tmp_path / "seed2" / "project.yml").read_text() == (ROOT / "project.yml").read_text()
+    assert (tmp_path / "seed2-equal" / "data").resolve() == (tmp_path / "seed2" / "data").resolve()
+    record = srsly.read_json(tmp_path / "seed2" / "record.json")
+    assert set(record["commands"]["train-concner"]["machine"]["packages"]) >= {"torch", "spacy", "thinc", "numpy",
+                                                                               "transformers"}
+
+
+def test_subsets_are_fixed_verbatim_samples(tmp_path):
+    blocks = [f"w{i}\tO\nx{i}\tB-PER" for i in range(50)]
+    src = tmp_path / "in.txt"
+    src.write_text("-DOCSTART-\tO\n\n" + "\n\n".join(blocks) + "\n", encoding="utf-8")
+    assert accuracy.write_subset(src, tmp_path / "a.txt", 10, seed=0) == 10
+    accuracy.write_subset(src, tmp_path / "b.txt", 10, seed=0)
+    kept = accuracy.read_blocks(tmp_path / "a.txt")
+    assert kept == accuracy.read_blocks(tmp_path / "b.txt")  # the same seed, the same subset
+    assert set(kept) <= set(blocks) and kept == sorted(kept, key=blocks.index)  # verbatim, file order
+    assert accuracy.write_subset(src, tmp_path / "c.txt", 0, seed=0) == 50  # 0: all, DOCSTART is no sentence
+
+
+def test_convergence_flags_a_run_still_rising():
+    curve = [(0, 5.0), (100, 60.0), (200, 70.0), (300, 71.0), (400, 72.0)]
+    c = convergence(curve, 400)
+    assert (c["selected_step"], c["dev_f1"], c["last_quarter_gain"], c["still_rising"]) == (400, 72.0, 1.0, True)
+    flat = convergence([(0, 5.0), (100, 70.0), (200, 71.0), (300, 71.0), (400, 70.5)], 400)
+    assert (flat["selected_step"], flat["still_rising"]) == (200, False)  # the first best, as model-best
+
+
+def test_paired_interval_by_hand():
+    stat = paired({0: 3.0, 1: 4.0, 2: 5.0}, {0: 1.0, 1: 1.0, 2: 1.0})
+    half = 4.302653 * 1.0 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
+    assert stat["mean"] == pytest.approx(3.0) and stat["ci95"] == pytest.approx([3 - half, 3 + half], rel=1e-5)
+    assert stat["beats"] is True
+    assert paired({0: 1.0}, {0: 0.0})["ci95"] is None and t_interval([1.0]) is None
+
+
+def _rows(gains):
+    """Runs of 3 seeds: baselines 0.60/0.62, teacher 0.63, control 0.63, student 0.62 + gain per seed."""
+    rows = []
+    for seed, gain in enumerate(gains):
+        for system, f1 in (("source-only", 0.60), ("source+translations", 0.62), ("concner", 0.63),
+                           (CONTROL, 0.63), ("concner+distill", 0.62 + gain)):
+            rows.append({"system": system, "seed": seed, "f1": {"de": f1, "bg": f1}, "encoder": "e",
+                         "dev_en": {"still_rising": False}, "recorded": {"code": {"commit": "abc"},
+                                                                          "machine": {"cpu": "x"}}})
+    return rows
+
+
+def test_the_report_decides_the_target_by_the_paired_interval():
+    assert set(SYSTEMS) == {"source-only", "source+translations", "concner", "concner+distill"}
+    met = build_report("t", ["de", "bg"], ["de", "bg"], _rows([0.04, 0.045, 0.05]), "cmd")
+    assert met["better_baseline"] == "source+translations"
+    assert met["table"]["concner+distill"]["de/bg mean"]["mean"] == pytest.approx(66.5)
+    assert met["target"]["met"] is True and met["target"]["focus_mean_gain"] == pytest.approx(4.5)
+    small = build_report("t", ["de", "bg"], ["de", "bg"], _rows([0.02, 0.025, 0.03]), "cmd")
+    assert small["target"]["met"] is False  # +2.5 < +3
+    noisy = build_report("t", ["de", "bg"], ["de", "bg"], _rows([0.10, -0.03, 0.04]), "cmd")
+    assert noisy["target"]["met"] is False  # +3.7 on average, but the interval reaches below 0
+    assert build_report("t", ["de"], ["de"], _rows([0.05]), "cmd")["target"]["met"] is None  # one seed
+
+
+def test_the_markdown_report_shows_table_comparisons_and_target():
+    from benchmarks.accuracy_report import render_markdown
+
+    text = render_markdown(build_report("WikiAnn", ["de", "bg"], ["de", "bg"], _rows([0.04, 0.045, 0.05]), "cmd"))
+    assert "| concner+distill | 66.5 ± 0.5 | 66.5 ± 0.5 | 66.5 ± 0.5 |" in text
+    assert "| concner+distill − source+translations | +4.5 [" in text
+    assert "**met**" in text and "still rising" in text
