@@ -67,12 +67,12 @@ def where(nlp) -> Dict[str, str]:
             "concner_logits": f"{type(logits).__module__}.{type(logits).__name__}"}
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gpu-id", type=int, default=0)
     parser.add_argument("--encoder", default="", help="Hugging Face encoder folder (default: a tiny BERT)")
     parser.add_argument("--out", default="/tmp/concner_gpu_smoke")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     import spacy
     import torch
 

@@ -18,9 +18,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed_cases import ROOT, Case, Result, Settings, run_case  # noqa: E402
-from speed_report import summarise, write_markdown  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.speed_cases import ROOT, Case, Result, Settings, run_case  # noqa: E402
+from benchmarks.speed_report import summarise, write_markdown  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -110,7 +110,7 @@ def _medians(result: Result) -> Dict[str, float]:
 
 def round_ratios(runs: Dict[str, List[Result]]) -> Dict[str, List[float]]:
     """Per interleaved round, the ratio of each target pair's medians (its spread is the honest one)."""
-    from speed_report import TARGETS, ratio
+    from benchmarks.speed_report import TARGETS, ratio
 
     out: Dict[str, List[float]] = {}
     for _, ours, raw, kind, _, _ in TARGETS:
@@ -136,7 +136,7 @@ def rewrite_report(out: Path) -> None:
     print((out / "speed.md").read_text())
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoder", default=str(ROOT / "assets" / "me5-small"),
                         help="Hugging Face encoder folder (default: assets/me5-small)")
@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite speed.json's verdicts and speed.md in --out from its recorded rounds")
     parser.add_argument("--_worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.report_only:
         rewrite_report(Path(args.out))
         return

@@ -124,7 +124,7 @@ def _timed(fn: Callable[[], None], settings: Settings, result: Result) -> None:
 
 def _phases(fn: Callable[[], None], instrument: Callable, result: Result, reps: int = 1) -> None:
     """Extra repetitions with phase wrappers on; seconds per step for each phase."""
-    from speed_phases import PhaseTimer
+    from benchmarks.speed_phases import PhaseTimer
 
     timer = PhaseTimer()
     instrument(timer)
@@ -212,7 +212,7 @@ def run_raw(settings: Settings, case: Case, encoder: str) -> Result:
                     head(model(**x).last_hidden_state).argmax(-1)
     _timed(epoch, settings, result)
     if case.mode == "train" and settings.phases:
-        from speed_phases import instrument_raw
+        from benchmarks.speed_phases import instrument_raw
 
         _phases(epoch, instrument_raw, result)
     return result
@@ -303,7 +303,7 @@ def run_ours(settings: Settings, case: Case, encoder: str) -> Result:
         fresh = [[_copy(nlp, d) for d in docs] for _ in range(settings.warmup + settings.reps)]
     _timed(epoch, settings, result)
     if case.mode == "train" and settings.phases:
-        from speed_phases import instrument_ours
+        from benchmarks.speed_phases import instrument_ours
 
         _phases(epoch, instrument_ours, result)
     return result

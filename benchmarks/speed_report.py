@@ -4,8 +4,8 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from accuracy_protocol import t_interval
-from speed_cases import Case, Result, Settings
+from benchmarks.stats import t_interval
+from benchmarks.speed_cases import Case, Result, Settings
 
 # which case each case is compared with: (same side, main setting) and (raw torch, same setting)
 MAIN = {("raw", "train"): "raw_train", ("ours", "train"): "ours_train",

@@ -1,10 +1,7 @@
 """The speed benchmark's training case does what ``spacy train`` does each step, callbacks included."""
 import gc
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import speed_cases  # noqa: E402
+from benchmarks import speed_cases
 
 
 def test_ours_training_case_calls_the_configs_before_update_on_spacy_trains_global_step(tiny_bert, monkeypatch):
