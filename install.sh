@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install spacy-concner and everything its offline workflow and tests use, into the active
-# Python environment (use a virtual environment). torch is pinned first: 2.13.0 is the CPU
-# wheel here; an unpinned torch would pull several GB of CUDA packages.
+# Python environment (use a virtual environment). Versions come from constraints.txt (what the
+# benchmarks measured); torch first: 2.13.0 is the CPU wheel here, an unpinned torch would pull
+# several GB of CUDA packages.
 # The offline translation engines come from Debian: apertium + apertium-eng-spa (en->es, HTML
 # mode keeps span markers) and FreeDict dictionaries (the word-by-word lexicon engine). They are
 # installed with apt-get when run as root or with sudo; otherwise the command is printed.
@@ -9,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python}
 "$PY" -m pip install -q --upgrade pip
-"$PY" -m pip install -q "torch==2.13.0"
-"$PY" -m pip install -q -e ".[all]"
+"$PY" -m pip install -q -c constraints.txt torch  # constraints.txt pins torch==2.13.0
+"$PY" -m pip install -q -c constraints.txt -e ".[all]"
 
 APT_PACKAGES="apertium apertium-eng-spa dictd dict-freedict-eng-deu dict-freedict-eng-nld dict-freedict-eng-spa dict-freedict-eng-hun dict-freedict-eng-bul"
 missing=""

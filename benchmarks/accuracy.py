@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import srsly  # noqa: E402
 
 from benchmarks.accuracy_report import CONTROL, write_report  # noqa: E402
-from benchmarks.record import code_record, machine_record  # noqa: E402
+from benchmarks.record import check_pins, code_record, machine_record  # noqa: E402
 
 DATASETS: Dict[str, Dict[str, Any]] = {
     "wikiann": {
@@ -162,7 +162,7 @@ def evaluate_control(control_dir: Path, run_dir: Path, langs: Sequence[str], thr
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks accuracy", description=__doc__.split("\n")[0])
     p.add_argument("--dataset", choices=sorted(DATASETS), default="wikiann")
     p.add_argument("--data", type=Path, help="the dataset's folder (default: the preset's, under ../shared/data)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -183,6 +183,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if not (args.data / "en" / "train.txt").exists():
         raise SystemExit(f"{args.data}/en/train.txt not found: pass --data DIR (see ../shared/data/SOURCES.md)")
     if not args.report_only:
+        check_pins(ROOT / "constraints.txt")
         subsets = args.runs / "subsets"
         if not (subsets / "sizes.json").exists():
             srsly.write_json(subsets / "sizes.json", write_subsets(preset, args.data, subsets))

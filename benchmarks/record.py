@@ -39,3 +39,29 @@ def code_record(root: Path) -> Dict[str, Any]:
 
     return {"commit": git("rev-parse", "HEAD") or None,
             "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def pinned(constraints: Path) -> Dict[str, str]:
+    """``name==version`` lines of a pip constraints file."""
+    pins = {}
+    for line in constraints.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, _, ver = line.partition("==")
+            pins[name.strip().lower()] = ver.strip()
+    return pins
+
+
+def check_pins(constraints: Path) -> None:
+    """Refuse to measure with other versions than the pinned ones (a local build suffix such as +cpu is fine)."""
+    wrong = {}
+    for name, want in pinned(constraints).items():
+        try:
+            have = version(name)
+        except PackageNotFoundError:
+            have = "not installed"
+        if have.split("+")[0] != want:
+            wrong[name] = f"{have} (pinned {want})"
+    if wrong:
+        raise SystemExit(f"Installed versions differ from {constraints.name}: {wrong}. Install with ./install.sh "
+                         "(pip install -c constraints.txt) so that the runs measure the pinned software.")

@@ -115,3 +115,18 @@ def test_the_markdown_report_shows_table_comparisons_and_target():
     assert "| concner+distill | 66.5 ± 0.5 | 66.5 ± 0.5 | 66.5 ± 0.5 |" in text
     assert "| concner+distill − source+translations | +4.5 [" in text
     assert "**met**" in text and "still rising" in text
+
+
+def test_runs_refuse_software_other_than_the_pinned(tmp_path):
+    from importlib.metadata import version
+
+    from benchmarks.record import check_pins, pinned
+
+    assert pinned(ROOT / "constraints.txt")["torch"] == "2.13.0"
+    good = tmp_path / "good.txt"
+    good.write_text(f"spacy=={version('spacy')}  # comment\n", encoding="utf-8")
+    check_pins(good)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("spacy==0.0.1\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="spacy"):
+        check_pins(bad)
