@@ -75,6 +75,7 @@ def tagger(tiny_bert, corpus_docbins):
     return nlp, gold
 
 
+@pytest.mark.slow  # the tagger fixture trains for about a minute
 def test_long_document_keeps_every_repetitions_entities(tagger):
     nlp, gold = tagger
     window = nlp.get_pipe("transformer").model.attrs["get_spans"].keywords["window"]
@@ -90,6 +91,7 @@ def test_long_document_keeps_every_repetitions_entities(tagger):
     assert tokens_without_features([doc]) == (0, len(doc))
 
 
+@pytest.mark.slow
 def test_pipe_with_processes_and_batches_matches_one_by_one(tagger, tmp_path):
     nlp, gold = tagger
     texts = [d.text for d in gold] * 3

@@ -72,6 +72,7 @@ def test_loss_terms_logged_separately(trained):
     assert last["concner"] == pytest.approx(expected, rel=1e-4)
 
 
+@pytest.mark.slow  # spacy package, pip wheel, a fresh venv
 def test_spacy_package_wheel_loads_in_fresh_venv(trained, tmp_path):
     out, _ = trained
     model_dir = out / "model-best"
