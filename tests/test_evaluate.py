@@ -136,4 +136,4 @@ def test_cli_evaluate(setup):
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
         "evaluation.json", "evaluation.md", "evaluation.png", "errors_de.html"}
     res = CliRunner().invoke(app, ["evaluate", str(tmp_path / "nope"), "--test", f"de={test}"])
-    assert res.exit_code == 1 and "Cannot load pipeline" in res.output
+    assert res.exit_code == 1 and "Cannot load the pipeline" in res.output

@@ -22,6 +22,8 @@ from typing import Dict, Iterable, Optional, Sequence, Union
 
 import numpy
 
+from ..errors import InputError, MissingFile
+from ..loading import load_pipeline
 from .export import find_transformer
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ _WEIGHT_FILES = {"model.safetensors", "pytorch_model.bin", "config.json", "READM
                  "build_report.json", "pruned_vocab_map.json"}
 
 
-class VocabularyError(ValueError):
+class VocabularyError(InputError):
     """The trained pipeline and the full encoder do not fit together."""
 
 
@@ -46,14 +48,14 @@ def _full_encoder(full: Union[str, Path]) -> Union[str, Path]:
     if not path.exists():
         return str(full)
     if not (path / "config.json").exists():
-        raise FileNotFoundError(f"No Hugging Face model at {path} (config.json missing): pass the full encoder folder.")
+        raise MissingFile(f"No Hugging Face model at {path} (config.json missing): pass the full encoder folder.")
     report = path / "build_report.json"
     source = json.loads(report.read_text(encoding="utf-8")).get("pruned_from") if report.exists() else None
     if source:  # relative to where the pruning ran (a project directory above the folder), or absolute
         for candidate in [Path(source)] + [parent / source for parent in path.resolve().parents]:
             if (candidate / "config.json").exists():
                 return candidate
-        raise FileNotFoundError(f"{path} was pruned from {source} (build_report.json), which is missing here: "
+        raise MissingFile(f"{path} was pruned from {source} (build_report.json), which is missing here: "
                                 "pass the full encoder folder instead.")
     return path
 
@@ -161,15 +163,14 @@ def expand_pipeline(
     words it segments differently from the full encoder. Either way ``meta.json`` of ``out`` gets
     a ``concner_vocabulary`` entry saying what ships. Returns that entry.
     """
-    import spacy
     from spacy_transformers.layers.transformer_model import huggingface_from_pretrained
     from transformers import AutoTokenizer
 
     trained, out = Path(trained), Path(out)
     full_dir = _full_encoder(full_dir)
     if not (trained / "config.cfg").exists():
-        raise FileNotFoundError(f"No spaCy pipeline at {trained} (config.cfg missing).")
-    nlp = spacy.load(trained)
+        raise MissingFile(f"No spaCy pipeline at {trained} (config.cfg missing): pass a trained pipeline folder.")
+    nlp = load_pipeline(trained)
     name, trf = find_transformer(nlp, "expand-encoder")
     tokenizer = trf.model.tokenizer
     full_tok = AutoTokenizer.from_pretrained(str(full_dir))
