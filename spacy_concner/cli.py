@@ -109,8 +109,8 @@ def prepare_command(
         unlabelled=parse_lang_pairs(expand_langs(unlabelled, langs, "--unlabelled"), "--unlabelled"),
         labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
     )
-    for line in format_stats(stats).splitlines():
-        msg.good(line)
+    msg.good(f"Prepared {len(stats)} DocBins in {output_dir} (counts in prepare_stats.json)")
+    print(format_stats(stats))  # one line per DocBin, unwrapped (wasabi would re-wrap them)
 
 
 @command("translate")
@@ -277,7 +277,7 @@ def expand_encoder_command(
     files = split_words(unseen)
     texts = read_texts(files) if files else []
     info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary is Vocabulary.pruned, unseen_texts=texts)
-    msg.good(f"expand-encoder: {pipeline} -> {output}. {describe_vocabulary(info)}")
+    msg.good(f"expand-encoder: {pipeline} -> {output}", describe_vocabulary(info))
 
 
 @command("package-meta")
