@@ -38,6 +38,8 @@ DType = Enum("DType", {name: name for name in DTYPES}, type=str)
 
 
 class Vocabulary(str, Enum):
+    """What ``expand-encoder`` ships: the full vocabulary (fine-tuned rows written back) or the pruned one."""
+
     full = "full"
     pruned = "pruned"
 
@@ -45,14 +47,12 @@ class Vocabulary(str, Enum):
 GPU_HELP = "GPU ID or -1 for CPU"
 # wasabi wraps pretty messages at 80 columns; an error stays on one line (one grep-able log line).
 _error_line = Printer(pretty=False)
+_options = {"verbose": False}
 
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-V", help="Show the full traceback of every error, bad input included")) -> None:
-    _options["verbose"] = verbose  # runs before every command, so each invocation sets it afresh
-
-
-_options = {"verbose": False}
+    _options["verbose"] = verbose  # the callback runs before every command: each invocation sets it afresh
 
 
 def _reports_input_errors(func: Callable) -> Callable:

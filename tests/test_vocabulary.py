@@ -19,6 +19,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from spacy_concner.encoders.build import convert_e5s1
 from spacy_concner.encoders.prune import prune_vocab
+from spacy_concner.errors import InputError, MissingFile
 from spacy_concner.encoders.vocabulary import VocabularyError, describe_vocabulary, expand_pipeline, pruned_row_ids
 from test_encoder import write_e5s1
 
@@ -150,6 +151,14 @@ def test_wrong_full_encoder_is_a_clear_error(expanded, tiny_bert, tmp_path):
     with pytest.raises(VocabularyError, match="not pruned from this encoder"):
         expand_pipeline(trained, tiny_bert, tmp_path / "x")
     assert pruned_row_ids({"a": 0}, {"a": 0}) is None
+
+
+def test_full_encoder_that_cannot_be_loaded_is_bad_input(expanded, tmp_path):
+    """Neither a folder nor a reachable model name (offline here): an InputError naming it, not OSError."""
+    with pytest.raises(InputError, match="Cannot load the full encoder 'no/such/encoder'.*assets/me5-small"):
+        expand_pipeline(expanded[0], "no/such/encoder", tmp_path / "x")
+    with pytest.raises(MissingFile, match="config.cfg missing"):
+        expand_pipeline(tmp_path / "no_pipeline", "no/such/encoder", tmp_path / "x")
 
 
 def test_cli_finds_the_full_encoder_from_the_pruned_one(expanded, encoders, tmp_path):

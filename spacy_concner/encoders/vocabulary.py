@@ -22,7 +22,7 @@ from typing import Dict, Iterable, Optional, Sequence, Union
 
 import numpy
 
-from ..errors import InputError, MissingFile
+from ..errors import InputError, MissingFile, one_line
 from ..loading import load_pipeline
 from .export import find_transformer
 
@@ -58,6 +58,19 @@ def _full_encoder(full: Union[str, Path]) -> Union[str, Path]:
         raise MissingFile(f"{path} was pruned from {source} (build_report.json), which is missing here: "
                                 "pass the full encoder folder instead.")
     return path
+
+
+def _full_tokenizer(full: Union[str, Path]):
+    """The full encoder's tokenizer; a name that is neither a local folder nor a reachable model is bad input."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(full))
+    except (OSError, ValueError) as err:  # no such folder / hub name, or offline
+        raise InputError(
+            f"Cannot load the full encoder {str(full)!r} ({type(err).__name__}: {one_line(err)[:200]}); pass the "
+            "folder of the encoder the pipeline was trained from (e.g. assets/me5-small) or a reachable model name."
+        ) from None
 
 
 def pruned_row_ids(pruned_vocab: Dict[str, int], full_vocab: Dict[str, int]) -> Optional[numpy.ndarray]:
@@ -96,11 +109,11 @@ def expand_transformer(model, tokenizer, full_dir: Union[str, Path], out_dir: Un
     trained model is changed in place (its embedding matrix becomes the full one). Returns counts.
     """
     import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
 
     out_dir = Path(out_dir)
     full_dir = _full_encoder(full_dir)
-    full_tok = AutoTokenizer.from_pretrained(str(full_dir))
+    full_tok = _full_tokenizer(full_dir)
     ids = pruned_row_ids(tokenizer.get_vocab(), full_tok.get_vocab())
     full_model = AutoModel.from_pretrained(str(full_dir))
     _check_same_architecture(model.config, full_model.config, full_dir)
@@ -164,7 +177,6 @@ def expand_pipeline(
     a ``concner_vocabulary`` entry saying what ships. Returns that entry.
     """
     from spacy_transformers.layers.transformer_model import huggingface_from_pretrained
-    from transformers import AutoTokenizer
 
     trained, out = Path(trained), Path(out)
     full_dir = _full_encoder(full_dir)
@@ -173,7 +185,7 @@ def expand_pipeline(
     nlp = load_pipeline(trained)
     name, trf = find_transformer(nlp, "expand-encoder")
     tokenizer = trf.model.tokenizer
-    full_tok = AutoTokenizer.from_pretrained(str(full_dir))
+    full_tok = _full_tokenizer(full_dir)
     ids = pruned_row_ids(tokenizer.get_vocab(), full_tok.get_vocab())
     info: Dict = {"full_encoder": str(full_dir), "full_pieces": len(full_tok), "trained_pieces": len(tokenizer)}
     if ids is None or keep_pruned:
