@@ -65,6 +65,8 @@ def convert_e5s1(
     model_bin: Union[str, Path, bytes], out_dir: Union[str, Path], dtype: str = "float32"
 ) -> Tuple[E5S1, int]:
     """Write a Hugging Face BertModel folder from an E5S1 image; return it and the parameter count."""
+    if dtype not in DTYPES:
+        raise EncoderBuildError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     import torch
     from transformers import BertModel
 
@@ -75,8 +77,6 @@ def convert_e5s1(
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise EncoderBuildError(f"E5S1 -> BERT mapping incomplete: missing {missing}, unexpected {unexpected}")
-    if dtype not in DTYPES:
-        raise EncoderBuildError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     if dtype == "float16":
         model = model.half()
     out_dir = Path(out_dir)
