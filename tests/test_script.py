@@ -93,7 +93,8 @@ def test_unknown_language_is_a_clear_error_naming_the_options(lang):
 
 
 def _source(path: Path) -> Path:
-    docs = [Doc(VOCAB, words=["Peter", "Jackson", "visited", "Chicago", "."], ents=["B-PER", "I-PER", "O", "B-LOC", "O"]),
+    docs = [Doc(VOCAB, words=["Peter", "Jackson", "visited", "Chicago", "."],
+                ents=["B-PER", "I-PER", "O", "B-LOC", "O"]),
             Doc(VOCAB, words=["Henry", "VIII", "big", "house", "."], ents=["B-PER", "I-PER", "O", "O", "O"])]
     DocBin(docs=[set_pair(d, f"en-{i}", "en") for i, d in enumerate(docs)], store_user_data=True).to_disk(path)
     return path

@@ -55,7 +55,7 @@ SCRIPTS = ("auto", "keep", "target")
 # languages written by this module's own rules instead of ICU (see the module docstring for why)
 SCHEMES = ("bg",)
 _LATIN_RUN = re.compile(r"[^\W\d_]+")
-# Roman numerals (1-39: monarchs, wars, sequels) are written in Latin letters in Cyrillic text too
+# Roman numerals (1-39: monarchs, wars, sequels) are written in Latin letters in text of other scripts too
 _ROMAN = re.compile(r"(?=[XVI])X{0,3}(?:IX|IV|V?I{0,3})")
 
 
@@ -112,9 +112,9 @@ def _locale(lang: str) -> Tuple[str, str]:
         asked = locale = icu.Locale("und")
     if not lang or not locale.getScript() or locale.getLanguage() != asked.getLanguage():
         raise InputError(f"Unknown language code {lang!r}: CLDR's likely subtags (through ICU) name no script for "
-                         "it, so copied words cannot be written in its script. Pass an ISO 639 code (bg, ru, uk, el, ar, he, "
-                         "hi, ja, ...; with a script subtag such as sr-Latn where a language has several), or "
-                         "script='keep' (copy the words as written).")
+                         "it, so copied words cannot be written in its script. Pass an ISO 639 code (bg, ru, uk, el, "
+                         "ar, he, hi, ja, ...; with a script subtag such as sr-Latn where a language has several), "
+                         "or script='keep' (copy the words as written).")
     return locale.getLanguage(), icu.Script(icu.Script.getCode(locale.getName())[0]).getShortName()
 
 
