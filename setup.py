@@ -33,6 +33,9 @@ setup(
         "numpy",
         "typer",
         "tqdm",
+        # ICU transforms and CLDR likely subtags for the lexicon's script=auto/target (translate/script.py): a
+        # binary wheel with ICU 77.1 inside, so no libicu-dev or compiler, and the same transliterations everywhere
+        "pyicu-wheels==2.15.2; python_version >= '3.10'",
     ],
     extras_require=EXTRAS,
     entry_points={
