@@ -12,16 +12,19 @@ from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
+import torch
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from ..ml.architecture import ConCNEROutput
 from ..ml.loss import DualContrastiveLoss, Targets
-from .decoding import allowed_starts, allowed_transitions, tag_spans, tags_for_labels, viterbi_decode_batch
+from .decoding import (
+    allowed_starts, allowed_transitions, ents_from_tags, outside_on_space_tokens, tags_for_labels, viterbi_decode_batch,
+)
 from .targets import doc_pair_ids, entity_types, gold_tag_ids, soft_targets, translated_tokens
 
 logger = logging.getLogger(__name__)
@@ -201,12 +204,13 @@ class ConCNER(TrainablePipe):
                 "[components.transformer.model.get_spans].", self.name, missing, total)
         tags = self.tags
         allowed, starts = allowed_transitions(tags), allowed_starts(tags)
-        return viterbi_decode_batch(self.tag_log_probs(docs), allowed, starts)
+        log_probs = [outside_on_space_tokens(lp, doc) for lp, doc in zip(self.tag_log_probs(docs), docs)]
+        return viterbi_decode_batch(log_probs, allowed, starts)
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
         tags = self.tags
         for doc, ids in zip(docs, tag_ids):
-            doc.ents = [Span(doc, start, end, label=label) for start, end, label in tag_spans(ids, tags)]
+            doc.ents = ents_from_tags(doc, ids, tags)
 
     # ---- training -------------------------------------------------------------------------
     def update(
@@ -289,15 +293,10 @@ class ConCNER(TrainablePipe):
     def tag_log_probs(self, docs: List[Doc]) -> List[numpy.ndarray]:
         """Per-doc (n_tokens, n_tags) log-probabilities; the teacher side of distillation."""
         out: ConCNEROutput = self.model.predict(docs)
-        logits = self.model.ops.to_numpy(out.logits)
-        log_probs = logits - _logsumexp(logits)
+        log_probs = torch.log_softmax(torch.from_numpy(self.model.ops.to_numpy(out.logits)), dim=-1).numpy()
         result, start = [], 0
         for doc in docs:
             result.append(log_probs[start : start + len(doc)])
             start += len(doc)
         return result
 
-
-def _logsumexp(x: numpy.ndarray) -> numpy.ndarray:
-    m = x.max(axis=-1, keepdims=True) if x.size else numpy.zeros((x.shape[0], 1), x.dtype)
-    return m + numpy.log(numpy.exp(x - m).sum(axis=-1, keepdims=True))
