@@ -44,7 +44,7 @@ setup(
             "spacy_concner.ConCNER.v1 = spacy_concner.ml.architecture:build_concner_model",
             "spacy_concner.TransformerModel.v1 = spacy_concner.ml.transformer:create_transformer_model",
         ],
-        "thinc_losses": ["spacy_concner.DualContrastiveLoss.v1 = spacy_concner.ml.loss:make_dual_contrastive_loss"],
+        "thinc_losses": ["spacy_concner.DualContrastiveLoss.v1 = spacy_concner.ml.dual_contrastive_loss:make_dual_contrastive_loss"],
         "thinc_optimizers": ["spacy_concner.AdamW.v1 = spacy_concner.training.optimizer:create_torch_adamw"],
         "spacy_readers": [
             "spacy_concner.PairedCorpus.v1 = spacy_concner.training.readers:create_paired_corpus",

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from spacy_concner.ml.losses import soft_cross_entropy, supervised_contrastive, translation_contrastive
+from spacy_concner.ml.loss_functions import soft_cross_entropy, supervised_contrastive, translation_contrastive
 
 
 def _nll(num: float, *den: float) -> float:

@@ -8,7 +8,7 @@ import torch
 from thinc.api import Adam, torch2xp
 
 from spacy_concner.ml.architecture import ConCNEROutput
-from spacy_concner.ml.loss import DualContrastiveLoss, Targets
+from spacy_concner.ml.dual_contrastive_loss import DualContrastiveLoss, Targets
 from spacy_concner.training.optimizer import TorchAdamW, create_torch_adamw
 
 ROOT = Path(__file__).resolve().parents[1]

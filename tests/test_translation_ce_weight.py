@@ -11,7 +11,7 @@ from spacy.training import Example
 
 from spacy_concner.data.docdata import is_translated, set_pair
 from spacy_concner.ml.architecture import ConCNEROutput
-from spacy_concner.ml.loss import DualContrastiveLoss, Targets
+from spacy_concner.ml.dual_contrastive_loss import DualContrastiveLoss, Targets
 from spacy_concner.pipeline.targets import translated_tokens
 from spacy_concner.training.readers import create_paired_corpus
 

@@ -1,7 +1,7 @@
 """The ``concner`` pipeline component: BIO token classification trained with ConCNER losses.
 
 It predicts IOB2 tags with constrained Viterbi decoding (so output spans are always valid),
-writes ``doc.ents``, and trains with a :class:`~spacy_concner.ml.loss.DualContrastiveLoss`.
+writes ``doc.ents``, and trains with a :class:`~spacy_concner.ml.dual_contrastive_loss.DualContrastiveLoss`.
 Translation pairs come from ``doc.user_data["concner.pair_id"]``; teacher soft targets for
 distillation from ``doc.user_data["concner.soft_tags"]`` (see :mod:`spacy_concner.data.docdata`).
 """
@@ -21,7 +21,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from ..ml.architecture import ConCNEROutput
-from ..ml.loss import DualContrastiveLoss, Targets
+from ..ml.dual_contrastive_loss import DualContrastiveLoss, Targets
 from .decoding import (
     allowed_starts, allowed_transitions, ents_from_tags, outside_on_space_tokens, tags_for_labels, viterbi_decode_batch,
 )

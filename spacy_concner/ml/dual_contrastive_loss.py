@@ -21,7 +21,7 @@ from spacy.util import registry
 from thinc.api import torch2xp, xp2torch
 
 from .architecture import ConCNEROutput
-from .losses import soft_cross_entropy, supervised_contrastive, translation_contrastive
+from .loss_functions import soft_cross_entropy, supervised_contrastive, translation_contrastive
 
 
 @dataclass
