@@ -74,7 +74,6 @@ DEFAULT_MODEL = """
 @architectures = "spacy_concner.ConCNER.v1"
 proj_hidden = 256
 proj_width = 128
-sentence_pooling = "mean"
 dropout = 0.1
 
 [model.tok2vec]
@@ -86,14 +85,8 @@ upstream = "*"
 @layers = "reduce_mean.v1"
 """
 
-DEFAULT_LOSS = {
-    "@losses": "spacy_concner.DualContrastiveLoss.v1",
-    "ce_weight": 1.0,
-    "label_weight": 0.1,
-    "trans_weight": 0.1,
-    "temperature": 0.1,
-    "distill_weight": 0.0,
-}
+# the loss's settings default to DualContrastiveLoss's own (spaCy fills them into the config)
+DEFAULT_LOSS = {"@losses": "spacy_concner.DualContrastiveLoss.v1"}
 
 
 @Language.factory(
@@ -243,7 +236,7 @@ class ConCNER(TrainablePipe):
         """Total loss and gradients of the loss w.r.t. the model output for a batch."""
         examples = list(examples)
         targets = self._targets(examples)
-        values, grads = self.loss(scores, targets, o_index=0)
+        values, grads = self.loss(scores, targets)
         weights = self.loss.weights
         total = sum(weights[k] * v for k, v in values.items())
         if _terms is not None:
