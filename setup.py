@@ -24,7 +24,7 @@ setup(
     packages=find_packages(include=["spacy_concner", "spacy_concner.*"]),
     python_requires=">=3.9",
     install_requires=[
-        "torch>=2.0",
+        "torch>=2.4",  # CPU kernels of the fused AdamW (spacy_concner.AdamW.v1); see spacy_concner/compat.py
         "spacy>=3.8,<3.9",
         "spacy-transformers>=1.4,<1.5",
         "transformers>=4.40,<4.54",

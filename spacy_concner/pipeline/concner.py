@@ -6,7 +6,6 @@ Translation pairs come from ``doc.user_data["concner.pair_id"]``; teacher soft t
 distillation from ``doc.user_data["concner.soft_tags"]`` (see :mod:`spacy_concner.data.docdata`).
 """
 import logging
-import sys
 from collections import Counter
 from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -20,6 +19,7 @@ from spacy.training import Example
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
+from ..compat import in_spacy_transformers_tokenize
 from ..ml.architecture import ConCNEROutput
 from ..ml.dual_contrastive_loss import DualContrastiveLoss, Targets
 from .decoding import (
@@ -41,14 +41,7 @@ class _SpanTruncationFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith(_TOO_LONG):
-            return True
-        frame = sys._getframe(1)
-        while frame is not None:
-            if frame.f_code.co_name == "huggingface_tokenize" and "spacy_transformers" in frame.f_code.co_filename:
-                return False
-            frame = frame.f_back
-        return True
+        return not (str(record.msg).startswith(_TOO_LONG) and in_spacy_transformers_tokenize())
 
 
 logging.getLogger("transformers.tokenization_utils_base").addFilter(_SpanTruncationFilter())
