@@ -15,7 +15,7 @@ import torch
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
-from spacy.training import Example
+from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
@@ -127,6 +127,11 @@ class ConCNER(TrainablePipe):
         return list(self.cfg["labels"])
 
     @property
+    def label_data(self) -> List[str]:
+        """The entity labels: what ``spacy init labels`` writes and ``initialize(labels=...)`` reads back."""
+        return self.labels
+
+    @property
     def tags(self) -> List[str]:
         return tags_for_labels(self.labels)
 
@@ -153,7 +158,9 @@ class ConCNER(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Sequence[str]] = None,
     ) -> None:
-        """Learn entity labels from the examples (gold ents and teacher tag sets)."""
+        """Learn entity labels from the examples (gold ents and teacher tag sets), or take ``labels``
+        (``[initialize.components.NAME.labels]``, e.g. the file ``spacy init labels`` wrote)."""
+        validate_get_examples(get_examples, "ConCNER.initialize")
         if labels is None:
             found = set()
             for eg in get_examples():
@@ -213,6 +220,7 @@ class ConCNER(TrainablePipe):
         for term in self.loss_terms:
             losses.setdefault(f"{self.name}:{term}", 0.0)
         examples = list(examples)
+        validate_examples(examples, "ConCNER.update")
         if not any(len(eg.predicted) for eg in examples):
             return losses
         docs = [eg.predicted for eg in examples]
@@ -228,6 +236,7 @@ class ConCNER(TrainablePipe):
     def get_loss(self, examples: Iterable[Example], scores: ConCNEROutput, _terms: Optional[Dict] = None):
         """Total loss and gradients of the loss w.r.t. the model output for a batch."""
         examples = list(examples)
+        validate_examples(examples, "ConCNER.get_loss")
         targets = self._targets(examples)
         values, grads = self.loss(scores, targets)
         weights = self.loss.weights
