@@ -49,8 +49,6 @@ class Targets:
 class DualContrastiveLoss:
     """CE + lambda_label * SupCon(tokens) + lambda_trans * InfoNCE(sentences) [+ distillation]."""
 
-    terms = ("ce", "label", "trans", "distill")
-
     def __init__(
         self,
         ce_weight: float = 1.0,
@@ -88,7 +86,7 @@ class DualContrastiveLoss:
 
     @property
     def weights(self) -> Dict[str, float]:
-        """Weight of each term in the total, keyed like :attr:`terms`."""
+        """Weight of each term in the total: ``ce``, ``label``, ``trans``, ``distill`` (the keys of the values)."""
         return {"ce": self.ce_weight, "label": self.label_weight,
                 "trans": self.trans_weight, "distill": self.distill_weight}
 
