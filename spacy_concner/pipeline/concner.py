@@ -183,6 +183,7 @@ class ConCNER(TrainablePipe):
 
     # ---- prediction -----------------------------------------------------------------------
     def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
+        """The best valid IOB2 tag ids per doc; whitespace tokens always get O (see decoding)."""
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((len(doc),), dtype="int32") for doc in docs]

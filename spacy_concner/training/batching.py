@@ -43,6 +43,8 @@ def group_pairs(examples: Iterable[Example]) -> List[List[Example]]:
 
 
 class PairedBatcher:
+    """The batcher ``spacy_concner.paired_batcher.v1`` builds (see the module docstring)."""
+
     def __init__(self, size: Sizing, unit: str = "words", shuffle: bool = True,
                  discard_oversize: bool = False, seed: int = 0, bucket: int = 0) -> None:
         if unit not in ("words", "examples"):
