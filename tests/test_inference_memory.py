@@ -4,7 +4,7 @@ from pathlib import Path
 
 import spacy
 
-import spacy_concner.training.memory as memory
+import spacy_concner.heap as memory  # malloc_trim lives in spacy_concner.heap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import inference_memory  # noqa: E402
