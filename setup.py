@@ -24,7 +24,7 @@ setup(
     packages=find_packages(include=["spacy_concner", "spacy_concner.*"]),
     python_requires=">=3.9",
     install_requires=[
-        "torch>=2.0",
+        "torch>=2.4",  # CPU kernels of the fused AdamW (spacy_concner.AdamW.v1); see spacy_concner/compat.py
         "spacy>=3.8,<3.9",
         "spacy-transformers>=1.4,<1.5",
         "transformers>=4.40,<4.54",
@@ -33,6 +33,9 @@ setup(
         "numpy",
         "typer",
         "tqdm",
+        # ICU transforms and CLDR likely subtags for the lexicon's script=auto/target (translate/script.py): a
+        # binary wheel with ICU 77.1 inside, so no libicu-dev or compiler, and the same transliterations everywhere
+        "pyicu-wheels==2.15.2; python_version >= '3.10'",
     ],
     extras_require=EXTRAS,
     entry_points={
@@ -44,7 +47,7 @@ setup(
             "spacy_concner.ConCNER.v1 = spacy_concner.ml.architecture:build_concner_model",
             "spacy_concner.TransformerModel.v1 = spacy_concner.ml.transformer:create_transformer_model",
         ],
-        "thinc_losses": ["spacy_concner.DualContrastiveLoss.v1 = spacy_concner.ml.loss:make_dual_contrastive_loss"],
+        "thinc_losses": ["spacy_concner.DualContrastiveLoss.v1 = spacy_concner.ml.dual_contrastive_loss:make_dual_contrastive_loss"],
         "thinc_optimizers": ["spacy_concner.AdamW.v1 = spacy_concner.training.optimizer:create_torch_adamw"],
         "spacy_readers": [
             "spacy_concner.PairedCorpus.v1 = spacy_concner.training.readers:create_paired_corpus",

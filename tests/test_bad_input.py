@@ -145,14 +145,14 @@ CASES = [
     Case("translate-unknown-engine", [T, "{d}/src.spacy", "{d}/tr", "-t", "de:babelfish"], 1,
          ["'babelfish'", "Unknown translation engine"]),
     Case("translate-unknown-engine-option", [T, "{d}/src.spacy", "{d}/tr", "-t", "de:lexicon",
-                                             "-o", "de.dictionary={d}/en-de.tsv", "-o", "de.colour=red"], 1,
+                                             "--option", "de.dictionary={d}/en-de.tsv", "--option", "de.colour=red"], 1,
          ["'colour'", "has no option"]),
-    Case("translate-missing-dictionary", [T, "{d}/src.spacy", "{d}/tr", "-t", "de:lexicon", "-o", "dictionary={d}/no.tsv"],
+    Case("translate-missing-dictionary", [T, "{d}/src.spacy", "{d}/tr", "-t", "de:lexicon", "--option", "dictionary={d}/no.tsv"],
          1, ["no.tsv"]),
     Case("translate-file-engine-missing-translations", [T, "{d}/src.spacy", "{d}/tr", "-t", "de:file",
-                                                        "-o", "path={d}/partial_translations.tsv", "--no-progress"], 1,
+                                                        "--option", "path={d}/partial_translations.tsv", "--no-progress"], 1,
          ["partial_translations.tsv", "no translation for 1"]),
-    Case("translate-engine-crashes", [T, "{d}/src.spacy", "{d}/tr", "-t", "es:apertium", "-o", "binary={d}/apertium",
+    Case("translate-engine-crashes", [T, "{d}/src.spacy", "{d}/tr", "-t", "es:apertium", "--option", "binary={d}/apertium",
                                       "--no-progress"], 1, ["apertium", "lt-proc: bad mode"]),
     Case("translate-bad-target-syntax", [T, "{d}/src.spacy", "{d}/tr", "-t", "de"], 1, ["'de'", "LANG:ENGINE"]),
     # annotate
@@ -174,9 +174,9 @@ CASES = [
          ["soft/de.spacy", "annotate de: 1 sentences"]),
     # evaluate
     Case("evaluate-missing-model-folder", [E, "{d}/no_model", "--test", "de={d}/de.spacy", "-o", "{d}/ev"], 1,
-         ["no_model", "Cannot load pipeline"]),
+         ["no_model", "Cannot load the pipeline"]),
     Case("evaluate-model-folder-without-transformer", [E, "{d}/no_transformer", "--test", "de={d}/de.spacy", "-o", "{d}/ev"],
-         1, ["no_transformer", "Cannot load pipeline"]),
+         1, ["no_transformer", "Cannot load the pipeline"]),
     Case("evaluate-pipeline-without-ner", [E, "{d}/blank_pipeline", "--test", "de={d}/de.spacy", "-o", "{d}/ev"], 1,
          ["blank_pipeline", "no component that sets entities"]),
     Case("evaluate-test-docbin-from-another-pipeline", [E, "{model}", "--test", "de={d}/other_pipeline.spacy", "-o", "{d}/ev"],
@@ -241,8 +241,9 @@ def test_bad_input_through_the_cli(case, inputs, tiny_pipeline, tiny_bert):
     for text in case.says:
         assert _fill(text, inputs, tiny_pipeline, tiny_bert) in flat, (text, output[-3000:])
     if case.code and case.cli == "concner":
-        errors = [line for line in output.splitlines() if line.startswith("Error:")]
+        errors = [line for line in output.splitlines() if line.startswith("\u2718 ")]
         assert len(errors) == 1, output  # one line: what is wrong and what to do
+        assert _fill(case.says[0], inputs, tiny_pipeline, tiny_bert) in errors[0], output
 
 
 def test_no_half_written_outputs_after_failures(inputs):

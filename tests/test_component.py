@@ -273,6 +273,25 @@ def test_predict_writes_valid_ents_and_roundtrips(tiny_bert, paired_examples, tm
         numpy.testing.assert_allclose(a, b, atol=1e-4)
 
 
+def test_no_entity_starts_or_ends_on_whitespace(tiny_bert, paired_examples):
+    """300 lines of "Berlin": the scores favour an entity tag on many "\n" tokens, yet no entity
+    starts, ends or runs across one (spaCy's NER never puts one there); the words keep theirs."""
+    nlp = _initialized(tiny_bert, paired_examples)
+    _force_entities(nlp)
+    comp = nlp.get_pipe("concner")
+    text = "Berlin\n" * 300 + "Paris  Madrid \n"
+    doc = nlp.make_doc(text)
+    assert sum(t.is_space for t in doc) == 302
+    for name, proc in nlp.pipeline[:-1]:
+        doc = proc(doc)
+    space = numpy.array([t.is_space for t in doc])
+    raw = comp.tag_log_probs([doc])[0]
+    assert (raw[space].argmax(axis=1) != 0).sum() > 100  # the model alone would tag the newlines
+    doc = comp(doc)
+    assert len(doc.ents) > 100
+    assert all(not t.is_space for ent in doc.ents for t in ent)
+
+
 def test_scores_with_spacy_scorer_on_a_hand_case(trained_nlp):
     """Two sentences with known gold and predicted tags; P/R/F overall and per type by hand."""
     comp = trained_nlp.get_pipe("concner")

@@ -11,7 +11,8 @@ import spacy
 from spacy.training import biluo_tags_to_spans, iob_to_biluo
 
 from spacy_concner.pipeline.decoding import (
-    allowed_starts, allowed_transitions, tag_spans, tags_for_labels, viterbi_decode, viterbi_decode_batch,
+    allowed_starts, allowed_transitions, ents_from_tags, outside_on_space_tokens, tags_for_labels, viterbi_decode,
+    viterbi_decode_batch,
 )
 
 TAG_SETS = [["PER"], ["LOC", "PER"], ["LOC", "MISC", "ORG", "PER"], ["A", "B", "C", "D", "E", "F"]]
@@ -110,8 +111,12 @@ def test_batched_viterbi_equals_one_sentence_at_a_time(labels):
         assert [len(g) for g in got] == [len(lp) for lp in batch]
 
 
-def test_tag_spans_reads_tags_as_spacy_does():
-    """Valid and ill-formed sequences: the same entities as spaCy's iob_to_biluo + biluo_tags_to_spans."""
+def _spans(doc, ids, tags):
+    return [(s.start, s.end, s.label_) for s in ents_from_tags(doc, ids, tags)]
+
+
+def test_ents_from_tags_reads_tags_as_spacy_does():
+    """Without whitespace tokens: exactly spaCy's iob_to_biluo + biluo_tags_to_spans, ill-formed input too."""
     tags = tags_for_labels(["LOC", "PER"])
     nlp = spacy.blank("en")
     rng = random.Random(3)
@@ -121,4 +126,45 @@ def test_tag_spans_reads_tags_as_spacy_does():
     for seq in cases:
         doc = nlp.make_doc(" ".join(["w"] * len(seq))) if seq else nlp.make_doc("")
         expected = [(s.start, s.end, s.label_) for s in biluo_tags_to_spans(doc, iob_to_biluo(seq))]
-        assert tag_spans([tags.index(t) for t in seq], tags) == expected, seq
+        assert _spans(doc, [tags.index(t) for t in seq], tags) == expected, seq
+
+
+def test_ents_from_tags_trims_whitespace_tokens():
+    """An entity never starts or ends on a whitespace token; one of whitespace only is dropped."""
+    tags = tags_for_labels(["LOC"])
+    doc = spacy.blank("en").make_doc("Berlin\nBerlin  Paris \n")
+    assert [t.text for t in doc] == ["Berlin", "\n", "Berlin", " ", "Paris", "\n"]
+    assert [t.is_space for t in doc] == [False, True, False, True, False, True]
+    B, I, O = tags.index("B-LOC"), tags.index("I-LOC"), 0
+    assert _spans(doc, [B, I, I, I, I, I], tags) == [(0, 5, "LOC")]  # inside: kept, as spaCy's NER does
+    assert _spans(doc, [O, B, I, O, B, I], tags) == [(2, 3, "LOC"), (4, 5, "LOC")]
+    assert _spans(doc, [O, B, O, B, O, B], tags) == []
+
+
+def test_space_tokens_never_carry_an_entity_however_they_are_scored():
+    """Raw scores that put B-/I-LOC on "\n" and " ": decoding still gives them O, and the entities
+    around them are the best valid ones without them."""
+    tags = tags_for_labels(["LOC"])
+    allowed, starts = allowed_transitions(tags), allowed_starts(tags)
+    doc = spacy.blank("en").make_doc("\nBerlin\nBerlin  Paris \n")
+    assert [t.text for t in doc] == ["\n", "Berlin", "\n", "Berlin", " ", "Paris", "\n"]
+    #                       O     B-LOC  I-LOC
+    scores = numpy.log(numpy.array([
+        [0.1, 0.8, 0.1],   # \n       favours B-LOC
+        [0.1, 0.2, 0.7],   # Berlin   favours I-LOC (continue)
+        [0.1, 0.1, 0.8],   # \n       favours I-LOC
+        [0.1, 0.2, 0.7],   # Berlin
+        [0.05, 0.05, 0.9],  # " "     favours I-LOC
+        [0.1, 0.2, 0.7],   # Paris
+        [0.1, 0.1, 0.8],   # \n
+    ]))
+    raw = viterbi_decode(scores, allowed, starts)
+    assert [tags[i] for i in raw] == ["B-LOC"] + ["I-LOC"] * 6  # what the scores alone choose
+    before = scores.copy()
+    masked = outside_on_space_tokens(scores, doc)
+    assert numpy.array_equal(scores, before)  # the caller's scores (e.g. soft targets) are left as they are
+    ids = viterbi_decode(masked, allowed, starts)
+    assert [tags[i] for i in ids] == ["O", "B-LOC", "O", "B-LOC", "O", "B-LOC", "O"]
+    assert _spans(doc, ids, tags) == [(1, 2, "LOC"), (3, 4, "LOC"), (5, 6, "LOC")]
+    plain = spacy.blank("en").make_doc("Berlin Paris")
+    assert numpy.array_equal(outside_on_space_tokens(scores[:2], plain), scores[:2])

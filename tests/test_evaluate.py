@@ -10,6 +10,7 @@ from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
 from spacy_concner.cli import app
+from spacy_concner.errors import InputError
 from spacy_concner.workflow.evaluate import EvaluationError, Reported, doc_to_iob, evaluate, load_reported, seqeval_prf
 from spacy_concner.workflow.report import write_reports
 
@@ -119,6 +120,19 @@ def test_reported_file_percentages_and_label(tmp_path):
     assert load_reported(bare, "paper").scores == {"src-only": {"de": pytest.approx(0.696)}}
 
 
+def test_reported_file_that_is_missing_or_malformed_is_bad_input(tmp_path):
+    with pytest.raises(InputError, match="nope.yml"):
+        load_reported(tmp_path / "nope.yml")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"ConCNER": {"de": 72.8', encoding="utf-8")
+    with pytest.raises(EvaluationError, match=r"bad\.json: not valid JSON"):
+        load_reported(bad)
+    words = tmp_path / "words.yml"
+    words.write_text("ConCNER: {de: high}\n", encoding="utf-8")
+    with pytest.raises(EvaluationError, match="'ConCNER' must map language -> F1"):
+        load_reported(words)
+
+
 def test_unlabelled_test_set_is_rejected(tmp_path):
     nlp = spacy.blank("xx")
     path = tmp_path / "unl.spacy"
@@ -136,4 +150,4 @@ def test_cli_evaluate(setup):
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
         "evaluation.json", "evaluation.md", "evaluation.png", "errors_de.html"}
     res = CliRunner().invoke(app, ["evaluate", str(tmp_path / "nope"), "--test", f"de={test}"])
-    assert res.exit_code == 1 and "Cannot load pipeline" in res.output
+    assert res.exit_code == 1 and "Cannot load the pipeline" in res.output

@@ -114,7 +114,7 @@ def test_5_duplicate_pair_ids_are_errors_naming_file_and_id(tmp_path):
 # 6 ---------------------------------------------------------------------------------------------
 def test_6_one_distill_weight_default(tiny_bert):
     from spacy_concner.pipeline.concner import ConCNER
-    from spacy_concner.ml.loss import DualContrastiveLoss
+    from spacy_concner.ml.dual_contrastive_loss import DualContrastiveLoss
 
     assert DualContrastiveLoss().distill_weight == 0.0
     nlp = spacy.blank("xx")

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from spacy_concner.ml.losses import soft_cross_entropy, supervised_contrastive, translation_contrastive
+from spacy_concner.ml.dual_contrastive_loss import DualContrastiveLoss
+from spacy_concner.ml.loss_functions import soft_cross_entropy, supervised_contrastive, translation_contrastive
 
 
 def _nll(num: float, *den: float) -> float:
@@ -75,9 +76,12 @@ def test_empty_input_is_zero():
     assert supervised_contrastive(z, torch.zeros(0, dtype=torch.long), 0.1).item() == 0.0
 
 
-def test_temperature_must_be_positive():
-    with pytest.raises(ValueError, match="temperature"):
-        supervised_contrastive(torch.randn(2, 2), torch.tensor([0, 0]), 0.0)
+@pytest.mark.parametrize("setting", ["temperature", "distill_temperature"])
+@pytest.mark.parametrize("value", [0.0, -0.5])
+def test_temperature_must_be_positive_when_the_loss_is_configured(setting, value):
+    """Checked once, where the config builds the loss (not again in the functions it calls)."""
+    with pytest.raises(ValueError, match=f"^{setting} must be > 0, got {value}$"):
+        DualContrastiveLoss(**{setting: value})
 
 
 def test_soft_cross_entropy_by_hand():

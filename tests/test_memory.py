@@ -9,6 +9,7 @@ import pytest
 import spacy
 from spacy.cli.train import train
 
+import spacy_concner.heap as heap
 import spacy_concner.training.memory as memory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +27,7 @@ class _Trims:
 
 def test_trims_every_n_steps(monkeypatch):
     trims = _Trims()
-    monkeypatch.setattr(memory, "malloc_trim", lambda: trims)
+    monkeypatch.setattr(heap, "malloc_trim", lambda: trims)
     before_update = memory.make_release_memory(every=3)
     for step in range(10):
         before_update(None, {"step": step, "epoch": 0})
@@ -34,7 +35,7 @@ def test_trims_every_n_steps(monkeypatch):
 
 
 def test_off_and_bad_values(monkeypatch):
-    monkeypatch.setattr(memory, "malloc_trim", lambda: pytest.fail("looked up although off"))
+    monkeypatch.setattr(heap, "malloc_trim", lambda: pytest.fail("looked up although off"))
     before_update = memory.make_release_memory(every=0)
     before_update(None, {"step": 0, "epoch": 0})
     with pytest.raises(ValueError, match="every must be 0"):
@@ -42,20 +43,20 @@ def test_off_and_bad_values(monkeypatch):
 
 
 def test_without_malloc_trim_it_does_nothing(monkeypatch, caplog):
-    monkeypatch.setattr(memory, "malloc_trim", lambda: None)
-    with caplog.at_level("INFO", logger=memory.__name__):
+    monkeypatch.setattr(heap, "malloc_trim", lambda: None)
+    with caplog.at_level("INFO", logger=heap.__name__):
         before_update = memory.make_release_memory(every=1)
     before_update(None, {"step": 1, "epoch": 0})
     assert "no malloc_trim" in caplog.text
 
 
-@pytest.mark.skipif(memory.malloc_trim() is None, reason="needs glibc's malloc_trim")
+@pytest.mark.skipif(heap.malloc_trim() is None, reason="needs glibc's malloc_trim")
 def test_malloc_trim_returns_freed_heap_memory_to_the_os():
     """The situation it exists for, in a fresh process: 300 MB of tensors under the mmap threshold
     freed below a live one stay resident until the trim returns them."""
     script = textwrap.dedent("""
         import torch
-        from spacy_concner.training.memory import malloc_trim
+        from spacy_concner.heap import malloc_trim
         def rss():
             return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1]) // 1024
         base = rss()
@@ -83,7 +84,7 @@ def test_every_config_releases_memory_before_updates(cfg):
 def test_spacy_train_calls_it(tiny_bert, corpus_docbins, tmp_path, monkeypatch):
     """Through spaCy's own training loop: one trim per ``every`` steps, the last step included."""
     trims = _Trims()
-    monkeypatch.setattr(memory, "malloc_trim", lambda: trims)
+    monkeypatch.setattr(heap, "malloc_trim", lambda: trims)
     train(ROOT / "configs" / "concner.cfg", tmp_path / "out", overrides={
         "paths.transformer": str(tiny_bert), "paths.train": str(corpus_docbins["en/train"]),
         "paths.dev": str(corpus_docbins["en/dev"]), "components.concner.model.proj_hidden": 16,
@@ -94,7 +95,7 @@ def test_spacy_train_calls_it(tiny_bert, corpus_docbins, tmp_path, monkeypatch):
 
 def test_component_trims_every_n_docs_in_pipe_and_call_and_keeps_the_docs(monkeypatch):
     trims = _Trims()
-    monkeypatch.setattr(memory, "malloc_trim", lambda: trims)
+    monkeypatch.setattr(heap, "malloc_trim", lambda: trims)
     nlp = spacy.blank("en")  # found by name: the setup.py entry point, no import needed in production
     nlp.add_pipe("concner_release_memory", config={"every": 4})
     texts = [f"text number {i}" for i in range(10)]
@@ -114,7 +115,7 @@ def test_component_round_trips_and_rejects_bad_values(tmp_path, monkeypatch):
     assert loaded.get_pipe("concner_release_memory").every == 7
     with pytest.raises(ValueError, match="every must be 0"):
         spacy.blank("en").add_pipe("concner_release_memory", config={"every": -1})
-    monkeypatch.setattr(memory, "malloc_trim", lambda: pytest.fail("looked up although off"))
+    monkeypatch.setattr(heap, "malloc_trim", lambda: pytest.fail("looked up although off"))
     off = spacy.blank("en")
     off.add_pipe("concner_release_memory", config={"every": 0})
     assert [d.text for d in off.pipe(["a", "b"])] == ["a", "b"]

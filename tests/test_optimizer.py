@@ -8,7 +8,7 @@ import torch
 from thinc.api import Adam, torch2xp
 
 from spacy_concner.ml.architecture import ConCNEROutput
-from spacy_concner.ml.loss import DualContrastiveLoss, Targets
+from spacy_concner.ml.dual_contrastive_loss import DualContrastiveLoss, Targets
 from spacy_concner.training.optimizer import TorchAdamW, create_torch_adamw
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,7 +130,7 @@ def _output(xp_dtype):
 def test_loss_returns_gradients_of_the_type_it_was_given(dtype):
     out = _output(dtype)
     targets = Targets(tag_ids=numpy.array([0, 1, 2, 0, 1, 2]), pair_ids=numpy.array([0, 0, 1, 1]))
-    values, grads = DualContrastiveLoss(label_weight=0.5, trans_weight=0.5)(out, targets, o_index=0)
+    values, grads = DualContrastiveLoss(label_weight=0.5, trans_weight=0.5)(out, targets)
     assert set(values) == {"ce", "label", "trans"}
     for given, grad in zip(out[:3], grads[:3]):
         assert type(grad) is type(given) and grad.dtype == given.dtype and grad.shape == given.shape
@@ -143,5 +143,5 @@ def test_loss_on_gpu_stays_on_gpu():
     cupy = pytest.importorskip("cupy")
     out = ConCNEROutput(*(cupy.asarray(a) for a in _output("float32")[:3]), numpy.array([2, 1, 2, 1]))
     targets = Targets(tag_ids=numpy.array([0, 1, 2, 0, 1, 2]), pair_ids=numpy.array([0, 0, 1, 1]))
-    _, grads = DualContrastiveLoss(label_weight=0.5, trans_weight=0.5)(out, targets, o_index=0)
+    _, grads = DualContrastiveLoss(label_weight=0.5, trans_weight=0.5)(out, targets)
     assert all(isinstance(g, cupy.ndarray) for g in grads[:3])

@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from spacy_concner.cli import app
 from spacy_concner.data.docdata import get_lang, get_pair_id
-from spacy_concner.data.prepare import PrepareError, load_wikiann, parse_lang_pairs, prepare, read_texts, wikiann_docs
+from spacy_concner.cli_args import parse_lang_pairs
+from spacy_concner.data.prepare import PrepareError, load_wikiann, prepare, wikiann_docs
+from spacy_concner.encoders.corpus import read_texts
+from spacy_concner.errors import InputError
 from spacy_concner.data.text import sniff_format
 
 SOURCE = """# id = en-1
@@ -152,12 +155,17 @@ def test_wikiann_without_datasets_or_network_says_pass_local_files(monkeypatch):
 def test_read_texts_for_encoder_pruning(files):
     texts = read_texts([files["train.iob"], files["unl.txt"]])
     assert texts[0] == "Angela Merkel visited Paris." and texts[-1] == "In München regnet es."
+    from spacy_concner.data import prepare as old_home  # benchmarks/ still import it from there
+
+    assert old_home.read_texts is read_texts
 
 
 def test_lang_pairs():
     assert parse_lang_pairs(["de=a.iob", "es = b.iob"], "--test") == [("de", "a.iob"), ("es", "b.iob")]
-    with pytest.raises(PrepareError, match="LANG=PATH"):
+    with pytest.raises(InputError, match="LANG=PATH"):
         parse_lang_pairs(["a.iob"], "--test")
+    with pytest.raises(InputError, match="'de' given twice"):
+        parse_lang_pairs(["de=a.iob", "de=b.iob"], "--test")
 
 
 def test_cli_prepare(files, tmp_path):

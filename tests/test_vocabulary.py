@@ -19,6 +19,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from spacy_concner.encoders.build import convert_e5s1
 from spacy_concner.encoders.prune import prune_vocab
+from spacy_concner.errors import InputError, MissingFile
 from spacy_concner.encoders.vocabulary import VocabularyError, describe_vocabulary, expand_pipeline, pruned_row_ids
 from test_encoder import write_e5s1
 
@@ -152,6 +153,14 @@ def test_wrong_full_encoder_is_a_clear_error(expanded, tiny_bert, tmp_path):
     assert pruned_row_ids({"a": 0}, {"a": 0}) is None
 
 
+def test_full_encoder_that_cannot_be_loaded_is_bad_input(expanded, tmp_path):
+    """Neither a folder nor a reachable model name (offline here): an InputError naming it, not OSError."""
+    with pytest.raises(InputError, match="Cannot load the full encoder 'no/such/encoder'.*assets/me5-small"):
+        expand_pipeline(expanded[0], "no/such/encoder", tmp_path / "x")
+    with pytest.raises(MissingFile, match="config.cfg missing"):
+        expand_pipeline(tmp_path / "no_pipeline", "no/such/encoder", tmp_path / "x")
+
+
 def test_cli_finds_the_full_encoder_from_the_pruned_one(expanded, encoders, tmp_path):
     trained, _, _ = expanded
     unseen = tmp_path / "unseen.txt"
@@ -159,13 +168,14 @@ def test_cli_finds_the_full_encoder_from_the_pruned_one(expanded, encoders, tmp_
     base = [sys.executable, "-m", "spacy_concner", "expand-encoder", str(trained), str(encoders[1])]
     proc = subprocess.run(base + [str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Ships the full encoder vocabulary" in proc.stdout
+    assert "Ships the full encoder vocabulary" in " ".join(proc.stdout.split())  # wasabi wraps messages
     tok = spacy.load(tmp_path / "out").get_pipe("transformer").model.tokenizer
     assert tok.get_vocab() == AutoTokenizer.from_pretrained(str(encoders[0])).get_vocab()
     proc = subprocess.run(base + [str(tmp_path / "pruned"), "--vocabulary", "pruned", "--unseen", str(unseen)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Ships a pruned encoder vocabulary" in proc.stdout and "66.7% of 3 words" in proc.stdout
+    flat = " ".join(proc.stdout.split())
+    assert "Ships a pruned encoder vocabulary" in flat and "66.7% of 3 words" in flat
 
 
 def test_full_encoder_found_from_a_pruned_folders_relative_record(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ def test_ours_training_case_calls_the_configs_before_update_on_spacy_trains_glob
     """configs' release_memory.v1 (every = 10) must run inside the timed step, on a step count that goes
     on across epochs: 3 batches x (1 warm-up + 3 timed epochs) = steps 0..11, so trims at steps 0 and 10
     (a count restarting each epoch would trim 4 times, a missing call 0 times)."""
-    from spacy_concner.training import memory
+    from spacy_concner import heap as memory
 
     calls = []
     monkeypatch.setattr(memory, "malloc_trim", lambda: (lambda pad: calls.append(pad) or 1))

@@ -14,6 +14,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy
 from spacy.tokens import Doc
 
+from ..errors import InputError
+
 PAIR_ID = "concner.pair_id"
 LANG = "concner.lang"
 SOFT_TAGS = "concner.soft_tags"
@@ -70,7 +72,7 @@ def get_soft_tags(doc: Doc) -> Optional[Dict]:
     arr = numpy.frombuffer(stored["data"], dtype="float16").reshape(shape).astype("float32")
     if shape[0] != len(doc):
         pid = get_pair_id(doc)
-        raise ValueError(
+        raise InputError(
             f"Soft targets for doc {pid!r} cover {shape[0]} tokens but the doc has {len(doc)}: "
             "the teacher annotation and the text are misaligned."
         )

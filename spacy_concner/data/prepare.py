@@ -256,23 +256,6 @@ def prepare(
     return out
 
 
-def parse_lang_pairs(values: Sequence[str], what: str) -> List[Tuple[str, str]]:
-    """``["de=path", ...]`` -> ``[("de", "path"), ...]`` with a clear error for a bad item."""
-    pairs: List[Tuple[str, str]] = []
-    for value in values:
-        lang, sep, path = value.partition("=")
-        if not sep or not lang or not path:
-            raise PrepareError(f"{what} must be given as LANG=PATH (e.g. de=corpus/de/test.iob), got {value!r}")
-        lang, path = lang.strip(), path.strip()
-        given = dict(pairs)
-        if lang in given:
-            raise PrepareError(
-                f"{what}: language {lang!r} given twice ({given[lang]} and {path}); pass one file per language."
-            )
-        pairs.append((lang, path))
-    return pairs
-
-
 def format_stats(stats: Sequence[SetStats]) -> str:
     """A plain-text table of what was written (for the CLI and logs)."""
     lines = []
@@ -294,21 +277,12 @@ def format_stats(stats: Sequence[SetStats]) -> str:
     return "\n".join(lines)
 
 
-def read_texts(paths: Sequence[Union[str, Path]], lang: str = "xx") -> List[str]:
-    """Raw sentence texts of DocBins, CoNLL files (words joined as the DocBins will hold them),
-    plain text files (one per line) or directories of DocBins: what an encoder's tokenizer sees."""
-    return [text for texts in read_texts_by_file(paths, lang).values() for text in texts]
+def __getattr__(name: str):
+    """``read_texts`` / ``read_texts_by_file`` moved to :mod:`spacy_concner.encoders.corpus` (encoder
+    corpus reading lives with the encoder); the old name resolves there, lazily, until the scripts in
+    benchmarks/ that import it from here are updated."""
+    if name in ("read_texts", "read_texts_by_file"):
+        from ..encoders import corpus
 
-
-def read_texts_by_file(paths: Sequence[Union[str, Path]], lang: str = "xx") -> Dict[str, List[str]]:
-    """:func:`read_texts`, kept apart per file (a directory stands for every DocBin below it),
-    so that checks can sample every input file, not only the first. An empty file holds no text."""
-    vocab = Vocab()
-    files: List[Path] = []
-    for path in map(Path, paths):
-        files.extend(sorted(path.rglob("*.spacy")) if path.is_dir() else [path])
-    by_file: Dict[str, List[str]] = {}
-    for path in files:
-        docs = read_raw_docs(path, vocab, lang, allow_empty=True)
-        by_file.setdefault(str(path), []).extend(doc.text for doc in docs)
-    return by_file
+        return getattr(corpus, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

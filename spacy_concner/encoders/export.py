@@ -5,6 +5,7 @@ from typing import Tuple, Union
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 
+from ..compat import vocab_file_contents
 from ..errors import InputError
 from ..fileio import atomic_output
 
@@ -43,7 +44,7 @@ def export_encoder(nlp: Language, output_dir: Union[str, Path]) -> Path:
         # loads a folder; a pipeline loaded from disk keeps that file's bytes, not the file, so a fast
         # tokenizer cannot save it by itself: write it from the stored bytes.
         vocab_name = getattr(tokenizer, "vocab_files_names", {}).get("vocab_file")
-        contents = getattr(model.layers[0].shims[0]._hfmodel, "vocab_file_contents", None)
+        contents = vocab_file_contents(model)
         if vocab_name and contents and not (tmp / vocab_name).exists():
             (tmp / vocab_name).write_bytes(contents)
     return output_dir

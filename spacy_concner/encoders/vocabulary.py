@@ -22,6 +22,8 @@ from typing import Dict, Iterable, Optional, Sequence, Union
 
 import numpy
 
+from ..errors import InputError, MissingFile, one_line
+from ..loading import load_pipeline
 from .export import find_transformer
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ _WEIGHT_FILES = {"model.safetensors", "pytorch_model.bin", "config.json", "READM
                  "build_report.json", "pruned_vocab_map.json"}
 
 
-class VocabularyError(ValueError):
+class VocabularyError(InputError):
     """The trained pipeline and the full encoder do not fit together."""
 
 
@@ -46,16 +48,29 @@ def _full_encoder(full: Union[str, Path]) -> Union[str, Path]:
     if not path.exists():
         return str(full)
     if not (path / "config.json").exists():
-        raise FileNotFoundError(f"No Hugging Face model at {path} (config.json missing): pass the full encoder folder.")
+        raise MissingFile(f"No Hugging Face model at {path} (config.json missing): pass the full encoder folder.")
     report = path / "build_report.json"
     source = json.loads(report.read_text(encoding="utf-8")).get("pruned_from") if report.exists() else None
     if source:  # relative to where the pruning ran (a project directory above the folder), or absolute
         for candidate in [Path(source)] + [parent / source for parent in path.resolve().parents]:
             if (candidate / "config.json").exists():
                 return candidate
-        raise FileNotFoundError(f"{path} was pruned from {source} (build_report.json), which is missing here: "
+        raise MissingFile(f"{path} was pruned from {source} (build_report.json), which is missing here: "
                                 "pass the full encoder folder instead.")
     return path
+
+
+def _full_tokenizer(full: Union[str, Path]):
+    """The full encoder's tokenizer; a name that is neither a local folder nor a reachable model is bad input."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(full))
+    except (OSError, ValueError) as err:  # no such folder / hub name, or offline
+        raise InputError(
+            f"Cannot load the full encoder {str(full)!r} ({type(err).__name__}: {one_line(err)[:200]}); pass the "
+            "folder of the encoder the pipeline was trained from (e.g. assets/me5-small) or a reachable model name."
+        ) from None
 
 
 def pruned_row_ids(pruned_vocab: Dict[str, int], full_vocab: Dict[str, int]) -> Optional[numpy.ndarray]:
@@ -94,11 +109,11 @@ def expand_transformer(model, tokenizer, full_dir: Union[str, Path], out_dir: Un
     trained model is changed in place (its embedding matrix becomes the full one). Returns counts.
     """
     import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
 
     out_dir = Path(out_dir)
     full_dir = _full_encoder(full_dir)
-    full_tok = AutoTokenizer.from_pretrained(str(full_dir))
+    full_tok = _full_tokenizer(full_dir)
     ids = pruned_row_ids(tokenizer.get_vocab(), full_tok.get_vocab())
     full_model = AutoModel.from_pretrained(str(full_dir))
     _check_same_architecture(model.config, full_model.config, full_dir)
@@ -161,18 +176,16 @@ def expand_pipeline(
     words it segments differently from the full encoder. Either way ``meta.json`` of ``out`` gets
     a ``concner_vocabulary`` entry saying what ships. Returns that entry.
     """
-    import spacy
     from spacy_transformers.layers.transformer_model import huggingface_from_pretrained
-    from transformers import AutoTokenizer
 
     trained, out = Path(trained), Path(out)
     full_dir = _full_encoder(full_dir)
     if not (trained / "config.cfg").exists():
-        raise FileNotFoundError(f"No spaCy pipeline at {trained} (config.cfg missing).")
-    nlp = spacy.load(trained)
+        raise MissingFile(f"No spaCy pipeline at {trained} (config.cfg missing): pass a trained pipeline folder.")
+    nlp = load_pipeline(trained)
     name, trf = find_transformer(nlp, "expand-encoder")
     tokenizer = trf.model.tokenizer
-    full_tok = AutoTokenizer.from_pretrained(str(full_dir))
+    full_tok = _full_tokenizer(full_dir)
     ids = pruned_row_ids(tokenizer.get_vocab(), full_tok.get_vocab())
     info: Dict = {"full_encoder": str(full_dir), "full_pieces": len(full_tok), "trained_pieces": len(tokenizer)}
     if ids is None or keep_pruned:

@@ -8,10 +8,8 @@ from typing import Callable, List, NamedTuple, Optional, Tuple
 
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Dropout, Linear, Model, Relu, chain, reduce_first, reduce_max, reduce_mean
+from thinc.api import Dropout, Linear, Model, Relu, chain, reduce_mean
 from thinc.types import Floats2d, Ints1d, Ragged
-
-POOLERS = {"mean": reduce_mean, "max": reduce_max, "first": reduce_first}
 
 
 class ConCNEROutput(NamedTuple):
@@ -41,12 +39,13 @@ def build_concner_model(
     tok2vec: per-token vectors, normally ``spacy-transformers.TransformerListener.v1`` (its
         ``pooling`` decides first-subword vs mean-subword per spaCy token).
     proj_hidden / proj_width: hidden and output width of both projection MLPs.
-    sentence_pooling: "mean", "max" or "first" over a sentence's token vectors.
+    sentence_pooling: "mean" (the only pooling: the sentence vector is the mean of its token
+        vectors); kept as a setting so that existing configs and pipelines load.
     dropout: applied to token vectors before every head.
     nO: number of BIO tags; normally left unset and inferred from the labels in initialize.
     """
-    if sentence_pooling not in POOLERS:
-        raise ValueError(f"sentence_pooling must be one of {sorted(POOLERS)}, got {sentence_pooling!r}")
+    if sentence_pooling != "mean":
+        raise ValueError(f"sentence_pooling must be \"mean\" (max and first were removed), got {sentence_pooling!r}")
     classifier = Linear(nO=nO)
     token_proj = chain(Relu(nO=proj_hidden), Linear(nO=proj_width))
     sent_proj = chain(Relu(nO=proj_hidden), Linear(nO=proj_width))
@@ -54,9 +53,8 @@ def build_concner_model(
         "concner_heads",
         _heads_forward,
         init=_heads_init,
-        layers=[Dropout(dropout), classifier, token_proj, POOLERS[sentence_pooling](), sent_proj],
+        layers=[Dropout(dropout), classifier, token_proj, reduce_mean(), sent_proj],
         refs={"output_layer": classifier},
-        attrs={"sentence_pooling": sentence_pooling},
     )
     model = chain(tok2vec, heads)
     model.set_ref("tok2vec", tok2vec)

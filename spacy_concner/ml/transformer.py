@@ -25,6 +25,8 @@ from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 from thinc.api import ArgsKwargs
 
+from ..compat import replace_shim_class, set_shim_module, shim_mixed_precision, shim_module
+
 # Fixed cost of one more forward call, in padded word-piece slots: the per-call overhead of a
 # 12-layer encoder (~2 ms of Python and kernel set-up on one CPU thread) plus the lower efficiency of
 # smaller matrix products. A chunk is split off only when it saves more padded slots than this.
@@ -57,23 +59,23 @@ class LengthSortedHFShim(HFShim):
     """HFShim that runs each batch in length-sorted, trimmed chunks (see module doc)."""
 
     def predict(self, inputs: ArgsKwargs) -> Any:
-        model = self._model
+        model = shim_module(self)
         if model.training:
             model.eval()
-        with torch.no_grad(), torch.autocast(device_type="cuda", enabled=self._mixed_precision):
+        with torch.no_grad(), torch.autocast(device_type="cuda", enabled=shim_mixed_precision(self)):
             return _call(model, inputs)
 
     def begin_update(self, inputs: ArgsKwargs):
         """thinc's own ``begin_update`` (train mode, gradient scaling, backprop), with the model's
         forward replaced by the chunked call for its duration."""
-        model = self._model
+        model = shim_module(self)
         if not _sortable(model, inputs):
             return super().begin_update(inputs)
-        self._model = _ChunkedCall(model)
+        set_shim_module(self, _ChunkedCall(model))
         try:
             return super().begin_update(inputs)
         finally:
-            self._model = model  # backprop reads the real model's parameters
+            set_shim_module(self, model)  # backprop reads the real model's parameters
 
 
 class _ChunkedCall:
@@ -153,5 +155,5 @@ def create_transformer_model(
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision,
                              grad_scaler_config)
     if sort_by_length:
-        model.layers[0].shims[0].__class__ = LengthSortedHFShim
+        replace_shim_class(model, LengthSortedHFShim)
     return model

@@ -1,27 +1,30 @@
 """The ``concner`` pipeline component: BIO token classification trained with ConCNER losses.
 
 It predicts IOB2 tags with constrained Viterbi decoding (so output spans are always valid),
-writes ``doc.ents``, and trains with a :class:`~spacy_concner.ml.loss.DualContrastiveLoss`.
+writes ``doc.ents``, and trains with a :class:`~spacy_concner.ml.dual_contrastive_loss.DualContrastiveLoss`.
 Translation pairs come from ``doc.user_data["concner.pair_id"]``; teacher soft targets for
 distillation from ``doc.user_data["concner.soft_tags"]`` (see :mod:`spacy_concner.data.docdata`).
 """
 import logging
-import sys
 from collections import Counter
 from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
+import torch
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc, Span
-from spacy.training import Example
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
+from ..compat import in_spacy_transformers_tokenize
 from ..ml.architecture import ConCNEROutput
-from ..ml.loss import DualContrastiveLoss, Targets
-from .decoding import allowed_starts, allowed_transitions, tag_spans, tags_for_labels, viterbi_decode_batch
+from ..ml.dual_contrastive_loss import DualContrastiveLoss, Targets
+from .decoding import (
+    allowed_starts, allowed_transitions, ents_from_tags, outside_on_space_tokens, tags_for_labels, viterbi_decode_batch,
+)
 from .targets import doc_pair_ids, entity_types, gold_tag_ids, soft_targets, translated_tokens
 
 logger = logging.getLogger(__name__)
@@ -38,14 +41,7 @@ class _SpanTruncationFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith(_TOO_LONG):
-            return True
-        frame = sys._getframe(1)
-        while frame is not None:
-            if frame.f_code.co_name == "huggingface_tokenize" and "spacy_transformers" in frame.f_code.co_filename:
-                return False
-            frame = frame.f_back
-        return True
+        return not (str(record.msg).startswith(_TOO_LONG) and in_spacy_transformers_tokenize())
 
 
 logging.getLogger("transformers.tokenization_utils_base").addFilter(_SpanTruncationFilter())
@@ -71,7 +67,6 @@ DEFAULT_MODEL = """
 @architectures = "spacy_concner.ConCNER.v1"
 proj_hidden = 256
 proj_width = 128
-sentence_pooling = "mean"
 dropout = 0.1
 
 [model.tok2vec]
@@ -83,14 +78,8 @@ upstream = "*"
 @layers = "reduce_mean.v1"
 """
 
-DEFAULT_LOSS = {
-    "@losses": "spacy_concner.DualContrastiveLoss.v1",
-    "ce_weight": 1.0,
-    "label_weight": 0.1,
-    "trans_weight": 0.1,
-    "temperature": 0.1,
-    "distill_weight": 0.0,
-}
+# the loss's settings default to DualContrastiveLoss's own (spaCy fills them into the config)
+DEFAULT_LOSS = {"@losses": "spacy_concner.DualContrastiveLoss.v1"}
 
 
 @Language.factory(
@@ -138,6 +127,11 @@ class ConCNER(TrainablePipe):
         return list(self.cfg["labels"])
 
     @property
+    def label_data(self) -> List[str]:
+        """The entity labels: what ``spacy init labels`` writes and ``initialize(labels=...)`` reads back."""
+        return self.labels
+
+    @property
     def tags(self) -> List[str]:
         return tags_for_labels(self.labels)
 
@@ -164,7 +158,9 @@ class ConCNER(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Sequence[str]] = None,
     ) -> None:
-        """Learn entity labels from the examples (gold ents and teacher tag sets)."""
+        """Learn entity labels from the examples (gold ents and teacher tag sets), or take ``labels``
+        (``[initialize.components.NAME.labels]``, e.g. the file ``spacy init labels`` wrote)."""
+        validate_get_examples(get_examples, "ConCNER.initialize")
         if labels is None:
             found = set()
             for eg in get_examples():
@@ -187,6 +183,7 @@ class ConCNER(TrainablePipe):
 
     # ---- prediction -----------------------------------------------------------------------
     def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
+        """The best valid IOB2 tag ids per doc; whitespace tokens always get O (see decoding)."""
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((len(doc),), dtype="int32") for doc in docs]
@@ -201,12 +198,13 @@ class ConCNER(TrainablePipe):
                 "[components.transformer.model.get_spans].", self.name, missing, total)
         tags = self.tags
         allowed, starts = allowed_transitions(tags), allowed_starts(tags)
-        return viterbi_decode_batch(self.tag_log_probs(docs), allowed, starts)
+        log_probs = [outside_on_space_tokens(lp, doc) for lp, doc in zip(self.tag_log_probs(docs), docs)]
+        return viterbi_decode_batch(log_probs, allowed, starts)
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
         tags = self.tags
         for doc, ids in zip(docs, tag_ids):
-            doc.ents = [Span(doc, start, end, label=label) for start, end, label in tag_spans(ids, tags)]
+            doc.ents = ents_from_tags(doc, ids, tags)
 
     # ---- training -------------------------------------------------------------------------
     def update(
@@ -223,6 +221,7 @@ class ConCNER(TrainablePipe):
         for term in self.loss_terms:
             losses.setdefault(f"{self.name}:{term}", 0.0)
         examples = list(examples)
+        validate_examples(examples, "ConCNER.update")
         if not any(len(eg.predicted) for eg in examples):
             return losses
         docs = [eg.predicted for eg in examples]
@@ -238,8 +237,9 @@ class ConCNER(TrainablePipe):
     def get_loss(self, examples: Iterable[Example], scores: ConCNEROutput, _terms: Optional[Dict] = None):
         """Total loss and gradients of the loss w.r.t. the model output for a batch."""
         examples = list(examples)
+        validate_examples(examples, "ConCNER.get_loss")
         targets = self._targets(examples)
-        values, grads = self.loss(scores, targets, o_index=0)
+        values, grads = self.loss(scores, targets)
         weights = self.loss.weights
         total = sum(weights[k] * v for k, v in values.items())
         if _terms is not None:
@@ -289,15 +289,10 @@ class ConCNER(TrainablePipe):
     def tag_log_probs(self, docs: List[Doc]) -> List[numpy.ndarray]:
         """Per-doc (n_tokens, n_tags) log-probabilities; the teacher side of distillation."""
         out: ConCNEROutput = self.model.predict(docs)
-        logits = self.model.ops.to_numpy(out.logits)
-        log_probs = logits - _logsumexp(logits)
+        log_probs = torch.log_softmax(torch.from_numpy(self.model.ops.to_numpy(out.logits)), dim=-1).numpy()
         result, start = [], 0
         for doc in docs:
             result.append(log_probs[start : start + len(doc)])
             start += len(doc)
         return result
 
-
-def _logsumexp(x: numpy.ndarray) -> numpy.ndarray:
-    m = x.max(axis=-1, keepdims=True) if x.size else numpy.zeros((x.shape[0], 1), x.dtype)
-    return m + numpy.log(numpy.exp(x - m).sum(axis=-1, keepdims=True))

@@ -2,10 +2,13 @@
 
 Decoding forbids ``I-X`` unless the previous tag is ``B-X`` or ``I-X`` (and at the start of a
 sentence), so every predicted sequence is valid IOB2 and maps onto non-overlapping spans.
+Whitespace tokens are always ``O``: no entity starts, ends or runs across one.
 """
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, List, Sequence
 
 import numpy
+from spacy.tokens import Doc, Span
+from spacy.training import biluo_tags_to_spans, iob_to_biluo
 
 
 def tags_for_labels(labels: Iterable[str]) -> List[str]:
@@ -78,21 +81,34 @@ def viterbi_decode_batch(
     return [path[b, : lengths[b]].copy() for b in range(batch)]
 
 
-def tag_spans(tag_ids: Sequence[int], tags: Sequence[str]) -> List[Tuple[int, int, str]]:
-    """(start, end, label) token spans of an IOB2 tag index sequence.
+def ents_from_tags(doc: Doc, tag_ids: Sequence[int], tags: Sequence[str]) -> List[Span]:
+    """The entity spans of an IOB2 tag index sequence, read by spaCy (``iob_to_biluo`` +
+    ``biluo_tags_to_spans``: ``I-X`` without an open ``X`` opens one), trimmed of whitespace tokens
+    at either end (a span of whitespace only is dropped), as spaCy's own NER never lets an entity
+    start or end on whitespace."""
+    spans = biluo_tags_to_spans(doc, iob_to_biluo([tags[i] for i in tag_ids]))
+    trimmed = []
+    for span in spans:
+        start, end = span.start, span.end
+        while start < end and doc[start].is_space:
+            start += 1
+        while end > start and doc[end - 1].is_space:
+            end -= 1
+        if start < end:
+            trimmed.append(Span(doc, start, end, label=span.label))
+    return trimmed
 
-    ``I-X`` continues an open ``X`` span and opens one otherwise (as spaCy's ``iob_to_biluo``
-    reads it); ``B-X`` always opens one; ``O`` closes.
+
+def outside_on_space_tokens(log_probs: numpy.ndarray, doc: Doc) -> numpy.ndarray:
+    """``log_probs`` with every tag but ``O`` (column 0) ruled out on whitespace tokens (``is_space``).
+
+    Applied before decoding, so that no entity starts on, ends on or runs across a newline or
+    extra space however the model scores it (the constrained Viterbi then picks the best valid
+    tags around them). The scores themselves (e.g. a teacher's soft targets) are left as they are.
     """
-    spans: List[Tuple[int, int, str]] = []
-    start, label = -1, ""
-    for i, tag_id in enumerate(tag_ids):
-        tag = tags[tag_id]
-        if start >= 0 and (tag == "O" or tag.startswith("B-") or tag[2:] != label):
-            spans.append((start, i, label))
-            start = -1
-        if tag != "O" and start < 0:
-            start, label = i, tag[2:]
-    if start >= 0:
-        spans.append((start, len(tag_ids), label))
-    return spans
+    space = numpy.fromiter((t.is_space for t in doc), dtype=bool, count=len(doc))
+    if not space.any():
+        return log_probs
+    masked = log_probs.copy()
+    masked[space, 1:] = -numpy.inf
+    return masked

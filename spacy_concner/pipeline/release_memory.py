@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ..training.memory import trimmer
+from ..heap import trimmer
 
 
 @Language.factory("concner_release_memory", default_config={"every": 1000})

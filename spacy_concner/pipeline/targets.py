@@ -1,4 +1,4 @@
-"""The supervision of one batch, aligned with the model's output rows (:class:`~spacy_concner.ml.loss.Targets`).
+"""The supervision of one batch, aligned with the model's output rows (:class:`~spacy_concner.ml.dual_contrastive_loss.Targets`).
 
 Five independent pieces, one function each: gold tag ids per token, a pair id per Doc (equal for
 a sentence and its translations), which tokens belong to translations (projected labels), the

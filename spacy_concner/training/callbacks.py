@@ -15,8 +15,9 @@ from typing import Callable, List, Optional
 import torch
 from spacy.language import Language
 from spacy.util import registry
-from thinc.api import torch2xp, xp2torch
 from thinc.shims import PyTorchShim
+
+from ..compat import cpu_has_native_bfloat16, finish_update_releasing_gradients, shim_module
 
 
 def hf_models(nlp: Language, component: str) -> List:
@@ -26,7 +27,7 @@ def hf_models(nlp: Language, component: str) -> List:
     if component not in nlp.component_names:
         raise ValueError(f"transformer levers: no component {component!r} in the pipeline {nlp.component_names}")
     model = nlp.get_pipe(component).model
-    modules = [shim._model for node in model.walk() for shim in node.shims]
+    modules = [shim_module(shim) for node in model.walk() for shim in node.shims]
     found = [m for m in modules if hasattr(m, "get_input_embeddings")]
     if not found:
         raise ValueError(
@@ -68,7 +69,7 @@ def native_bfloat16(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return cpu_has_native_bfloat16()
     return False
 
 
@@ -125,7 +126,7 @@ def set_gradients_to_none(nlp: Language, component: str = "transformer") -> int:
     """
     changed = 0
     for module_shim in _torch_shims(nlp, component):
-        module_shim.finish_update = MethodType(_finish_update_releasing, module_shim)
+        module_shim.finish_update = MethodType(finish_update_releasing_gradients, module_shim)
         changed += 1
     return changed
 
@@ -134,18 +135,6 @@ def _torch_shims(nlp: Language, component: str) -> List[PyTorchShim]:
     hf_models(nlp, component)  # the same clear error for a component without a torch model
     model = nlp.get_pipe(component).model
     return [shim for node in model.walk() for shim in node.shims if isinstance(shim, PyTorchShim)]
-
-
-def _finish_update_releasing(shim: PyTorchShim, optimizer) -> None:
-    """``PyTorchShim.finish_update`` with the gradient set to None instead of zeroed."""
-    for name, param in shim._model.named_parameters():
-        if param.grad is None:
-            continue
-        if not shim._grad_scaler.found_inf:  # skip the update if a mixed-precision gradient overflowed
-            new, _ = optimizer((shim.id, name), torch2xp(param.data), torch2xp(param.grad))
-            param.data = xp2torch(new, requires_grad=True, device=param.device)
-        param.grad = None
-    shim._grad_scaler.update()
 
 
 @registry.callbacks("spacy_concner.transformer_levers.v1")

@@ -4,7 +4,8 @@ spaCy's training loop hands every parameter to ``optimizer(key, weights, gradien
 ``Adam.v1`` then runs several numpy passes per parameter. For a multilingual transformer (118M
 parameters, 96M of them word embeddings) that is most of a CPU training step. This optimizer keeps
 the interface, the schedules (``learn_rate`` etc. as thinc schedules, stepped by spaCy) and the
-config keys of ``Adam.v1``, but updates each array in place with ``torch._fused_adamw_``: one
+config keys of ``Adam.v1``, but updates each array in place with torch's fused AdamW kernel
+(``torch._fused_adamw_``, reached through :mod:`spacy_concner.compat`): one
 multi-threaded pass over weights, gradient and both moments, on whatever device the array lives
 (numpy and cupy arrays are viewed as torch tensors without a copy).
 
@@ -28,6 +29,8 @@ from thinc.api import Optimizer
 from thinc.backends import get_array_ops
 from thinc.optimizers import ADAM_DEFAULTS, FloatOrSeq
 from thinc.types import FloatsXd
+
+from ..compat import fused_adamw_
 
 KeyT = Tuple[int, str]
 
@@ -77,12 +80,11 @@ class TorchAdamW(Optimizer):
         exp_avg, exp_avg_sq = self._moments(key, param)
         step = self._steps[key]
         step += 1  # the fused kernel reads the step count; torch's AdamW.step() advances it first
-        torch._fused_adamw_(
-            [param], [grad], [exp_avg], [exp_avg_sq], [], [step],
+        fused_adamw_(
+            param, grad, exp_avg, exp_avg_sq, step,
             lr=self.learn_rate * lr_scale, beta1=self.b1, beta2=self.b2,
             weight_decay=self.L2 if self.L2_is_weight_decay else 0.0,
-            eps=self.eps, amsgrad=False, maximize=False,
-            grad_scale=self._clip_scale(grad),
+            eps=self.eps, grad_scale=self._clip_scale(grad),
         )
         if not owned_by_torch(gradient):
             grad.zero_()  # thinc layers accumulate into their gradient; the shim zeroes its own

@@ -14,12 +14,13 @@ Translation and soft-target paths may contain ``{lang}``, expanded for each lang
 languages configured, never a stale file from an earlier run. A directory stands for all the
 ``.spacy`` files in it.
 
-Examples are built like ``spacy.Corpus.v1`` does: the predicted Doc is ``nlp.make_doc(text)``
-(or the gold tokens with ``gold_preproc = true``) and the reference is the stored Doc.
+Examples are built like ``spacy.Corpus.v1`` does: the predicted Doc is ``nlp.make_doc(text)`` and
+the reference is the stored Doc (distillation docs keep the stored tokens, see ``DistillCorpus``).
 All errors are :class:`~spacy_concner.errors.InputError`, so ``spacy train`` prints them as one
 message instead of a traceback.
 """
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
@@ -73,8 +74,9 @@ def expand_docbin_paths(paths: Sequence[Union[str, Path]], langs: Union[str, Seq
     return out
 
 
-def _make_example(nlp: Language, ref: Doc, gold_preproc: bool) -> Example:
-    if gold_preproc:
+def _make_example(nlp: Language, ref: Doc, gold_tokens: bool = False) -> Example:
+    """Predicted Doc from ``nlp.make_doc(text)``, or ``ref``'s own tokens with ``gold_tokens``."""
+    if gold_tokens:
         pred = Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref])
     else:
         pred = nlp.make_doc(ref.text)
@@ -108,7 +110,6 @@ class PairedCorpus:
         on_missing_source: str = "error",
         max_length: int = 0,
         limit: int = 0,
-        gold_preproc: bool = False,
         langs: Union[str, Sequence[str], None] = None,
     ) -> None:
         if on_missing_source not in ("error", "drop"):
@@ -118,13 +119,12 @@ class PairedCorpus:
         self.on_missing_source = on_missing_source
         self.max_length = max_length
         self.limit = limit
-        self.gold_preproc = gold_preproc
-        self.dropped: Dict[str, int] = {}
-        self.dropped_by_limit: Dict[str, int] = {}
+        self.dropped: Counter = Counter()
+        self.dropped_by_limit: Counter = Counter()
 
     def read_docs(self, nlp: Language) -> List[Doc]:
         """All docs (source first, then each translation file), validated; drops counted."""
-        self.dropped, self.dropped_by_limit = {}, {}
+        self.dropped, self.dropped_by_limit = Counter(), Counter()
         source_docs = _read_docbin(self.source, nlp)
         for i, doc in enumerate(source_docs):
             if get_pair_id(doc) is None:
@@ -148,7 +148,7 @@ class PairedCorpus:
                         "`python -m spacy_concner translate`."
                     )
                 if pid in beyond_limit:
-                    self.dropped_by_limit[str(path)] = self.dropped_by_limit.get(str(path), 0) + 1
+                    self.dropped_by_limit[str(path)] += 1
                     continue
                 if pid not in known:
                     if self.on_missing_source == "error":
@@ -157,7 +157,7 @@ class PairedCorpus:
                             f"{self.source}. Translate this source again, or set on_missing_source = \"drop\" "
                             "to skip such docs."
                         )
-                    self.dropped[str(path)] = self.dropped.get(str(path), 0) + 1
+                    self.dropped[str(path)] += 1
                     continue
                 doc.user_data[TRANSLATED] = True  # projected labels: the loss may weight their CE apart
                 docs.append(doc)
@@ -174,7 +174,7 @@ class PairedCorpus:
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         for doc in self.read_docs(nlp):
-            yield _make_example(nlp, doc, self.gold_preproc)
+            yield _make_example(nlp, doc)
 
 
 @registry.readers("spacy_concner.PairedCorpus.v1")
@@ -184,7 +184,6 @@ def create_paired_corpus(
     on_missing_source: str = "error",
     max_length: int = 0,
     limit: int = 0,
-    gold_preproc: bool = False,
     langs: str = "",
 ) -> Callable[[Language], Iterator[Example]]:
     """Reader for source + translation DocBins (see module docstring)."""
@@ -192,7 +191,7 @@ def create_paired_corpus(
         raise InputError("PairedCorpus.v1 needs a source DocBin: set [paths] train (--paths.train).")
     return PairedCorpus(
         source, translations, on_missing_source=on_missing_source,
-        max_length=max_length, limit=limit, gold_preproc=gold_preproc, langs=langs,
+        max_length=max_length, limit=limit, langs=langs,
     )
 
 
@@ -242,7 +241,7 @@ class DistillCorpus:
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         for doc in self.read_docs(nlp):
-            yield _make_example(nlp, doc, gold_preproc=True)
+            yield _make_example(nlp, doc, gold_tokens=True)
         if self.labelled is not None:
             yield from self.labelled(nlp)
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import spacy
 import srsly
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
@@ -28,8 +27,9 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.vocab import Vocab
 
-from ..errors import InputError
-from ..fileio import read_docbin
+from ..errors import InputError, one_line
+from ..fileio import read_docbin, require_file
+from ..loading import load_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def evaluate(
     results: Dict[str, Dict[str, LangResult]] = {}
     predictions: Dict[str, Dict[str, List[Doc]]] = {}
     for name, system in systems:
-        nlp = system if isinstance(system, Language) else _load_pipeline(system)
+        nlp = system if isinstance(system, Language) else _load_tagger(system)
         results[name], predictions[name] = {}, {}
         for lang, _ in tests:
             result, predictions[name][lang] = evaluate_pipeline(nlp, gold[lang], batch_size=batch_size)
@@ -211,37 +211,12 @@ def evaluate(
     return ev
 
 
-def _load_pipeline(spec: Union[str, Path]) -> Language:
-    try:
-        nlp = spacy.load(spec)
-    except (OSError, ValueError, KeyError) as err:
-        raise EvaluationError(
-            f"Cannot load pipeline {spec!r} ({type(err).__name__}: {' '.join(str(err).split())[:300]}); "
-            "pass a trained pipeline folder (e.g. training/concner/model-best) or an installed package."
-        ) from None
+def _load_tagger(spec: Union[str, Path]) -> Language:
+    """A pipeline to score: loadable, and with a component that sets ``doc.ents``."""
+    nlp = load_pipeline(spec)
     if not any("doc.ents" in nlp.get_pipe_meta(name).assigns for name in nlp.pipe_names):
-        raise EvaluationError(f"Pipeline {spec!r} has no component that sets entities ({nlp.pipe_names}).")
+        raise EvaluationError(f"Pipeline {str(spec)!r} has no component that sets entities ({nlp.pipe_names}).")
     return nlp
-
-
-def parse_named(values: Sequence[str], what: str, default_name=None) -> List[Tuple[str, str]]:
-    """``NAME=VALUE`` items to pairs; without ``=`` the name is ``default_name(value)`` if given."""
-    pairs = []
-    for value in values:
-        name, sep, rest = value.partition("=")
-        if sep and name and rest:
-            pairs.append((name.strip(), rest.strip()))
-        elif default_name is not None and not sep:
-            pairs.append((default_name(value), value))
-        else:
-            raise EvaluationError(f"{what} must look like NAME=PATH, got {value!r}")
-    return pairs
-
-
-def default_system_name(spec: str) -> str:
-    """``training/concner/model-best`` -> ``concner``; an installed package keeps its name."""
-    path = Path(spec)
-    return path.parent.name if path.name in ("model-best", "model-last") and path.parent.name else path.name
 
 
 def load_reported(path: Union[str, Path], label: Optional[str] = None) -> Reported:
@@ -249,18 +224,24 @@ def load_reported(path: Union[str, Path], label: Optional[str] = None) -> Report
 
     Values above 1 are taken as percentages (papers print 71.3, not 0.713).
     """
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    data = srsly.yaml_loads(text) if path.suffix in (".yml", ".yaml") else json.loads(text)
+    path = require_file(path, "Reported scores file")
+    fmt = "YAML" if path.suffix in (".yml", ".yaml") else "JSON"
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = srsly.yaml_loads(text) if fmt == "YAML" else json.loads(text)
+    except ValueError as err:  # undecodable bytes, JSON and YAML syntax errors: all ValueErrors
+        raise EvaluationError(f"{path}: not valid {fmt} ({one_line(err)[:200]}); fix the file.") from None
     if not isinstance(data, dict):
         raise EvaluationError(f"{path}: expected a mapping {{system: {{lang: f1}}}}")
     file_label = data.get("label") if isinstance(data.get("label"), str) else None
     systems = data.get("systems", {k: v for k, v in data.items() if k != "label"})
     scores: Dict[str, Dict[str, float]] = {}
     for system, langs in systems.items():
-        if not isinstance(langs, dict):
-            raise EvaluationError(f"{path}: scores of {system!r} must map language -> F1")
-        scores[str(system)] = {str(k): float(v) / 100 if float(v) > 1 else float(v) for k, v in langs.items()}
+        try:
+            values = {str(k): float(v) for k, v in langs.items()}
+        except (AttributeError, TypeError, ValueError):  # not a mapping, or a value that is not a number
+            raise EvaluationError(f"{path}: scores of {system!r} must map language -> F1 (a number)") from None
+        scores[str(system)] = {k: v / 100 if v > 1 else v for k, v in values.items()}
     return Reported(label or file_label or "reported", scores)
 
 

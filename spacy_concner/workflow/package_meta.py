@@ -3,6 +3,9 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
+from ..errors import InputError, MissingFile, one_line
+from ..fileio import require_file, write_text_atomic
+
 
 def describe_encoder(transformer: Union[str, Path]) -> str:
     """Human-readable name of the encoder behind a pipeline's ``transformer`` setting.
@@ -39,7 +42,7 @@ def pipeline_info(pipeline: Union[str, Path, None]) -> Dict[str, Any]:
         return {}
     meta_path = Path(pipeline) / "meta.json"
     if not meta_path.exists():
-        raise FileNotFoundError(f"No meta.json in {pipeline}: pass the pipeline folder that will be packaged.")
+        raise MissingFile(f"No meta.json in {pipeline}: pass the pipeline folder that will be packaged.")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     labels = sorted({label for labels in meta.get("labels", {}).values() for label in labels})
     from ..encoders.vocabulary import META_KEY
@@ -59,7 +62,7 @@ def build_meta(
 
     results = evaluation.get("results", {})
     if system not in results:
-        raise ValueError(f"System {system!r} is not in the evaluation (have: {sorted(results)}).")
+        raise InputError(f"System {system!r} is not in the evaluation (have: {sorted(results)}); pass one of them.")
     encoder = evaluation.get("encoder") or "unknown encoder"
     scores = {
         lang: {k: res.get(k) for k in ("seqeval", "seqeval_strict", "spacy") if k in res}
@@ -87,9 +90,12 @@ def write_meta(
     evaluation_path: Union[str, Path], output: Union[str, Path], system: str, name: Optional[str], version: str,
     pipeline: Union[str, Path, None] = None,
 ) -> Dict:
-    evaluation = json.loads(Path(evaluation_path).read_text(encoding="utf-8"))
+    path = require_file(evaluation_path, "Evaluation file")
+    try:
+        evaluation = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise InputError(f"{path}: not valid JSON ({one_line(err)[:200]}); pass the evaluation.json written by "
+                         "`python -m spacy_concner evaluate`.") from None
     meta = build_meta(evaluation, system, name, version, pipeline_info(pipeline))
-    from ..fileio import write_text_atomic
-
     write_text_atomic(output, json.dumps(meta, indent=2))
     return meta

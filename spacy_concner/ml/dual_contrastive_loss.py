@@ -21,14 +21,16 @@ from spacy.util import registry
 from thinc.api import torch2xp, xp2torch
 
 from .architecture import ConCNEROutput
-from .losses import soft_cross_entropy, supervised_contrastive, translation_contrastive
+from .loss_functions import soft_cross_entropy, supervised_contrastive, translation_contrastive
+
+O_INDEX = 0  # the tag id of O: the component's tag inventory puts O first (``tags_for_labels``)
 
 
 @dataclass
 class Targets:
     """Per-batch supervision aligned with the model output rows.
 
-    tag_ids: (n_tokens,) gold tag index, -1 where unknown (unaligned or unlabelled).
+    tag_ids: (n_tokens,) gold tag index (O is 0), -1 where unknown (unaligned or unlabelled).
     pair_ids: (n_docs,) integer pair id per doc (equal = translations of each other).
     soft_log_probs: (n_tokens, n_tags) teacher log-probabilities or None.
     soft_mask: (n_tokens,) bool, rows of soft_log_probs that hold a teacher distribution.
@@ -46,8 +48,6 @@ class Targets:
 
 class DualContrastiveLoss:
     """CE + lambda_label * SupCon(tokens) + lambda_trans * InfoNCE(sentences) [+ distillation]."""
-
-    terms = ("ce", "label", "trans", "distill")
 
     def __init__(
         self,
@@ -86,19 +86,19 @@ class DualContrastiveLoss:
 
     @property
     def weights(self) -> Dict[str, float]:
-        """Weight of each term in the total, keyed like :attr:`terms`."""
+        """Weight of each term in the total: ``ce``, ``label``, ``trans``, ``distill`` (the keys of the values)."""
         return {"ce": self.ce_weight, "label": self.label_weight,
                 "trans": self.trans_weight, "distill": self.distill_weight}
 
-    def _sample_contrastive_tokens(self, tag_ids: numpy.ndarray, o_index: int) -> numpy.ndarray:
+    def _sample_contrastive_tokens(self, tag_ids: numpy.ndarray) -> numpy.ndarray:
         """Indices of the tokens that take part in L_label: entity tokens, plus sampled O tokens."""
         known = numpy.flatnonzero(tag_ids >= 0)
-        ent = known[tag_ids[known] != o_index]
+        ent = known[tag_ids[known] != O_INDEX]
         if len(ent) > self.max_entity_tokens:
             ent = self._rng.choice(ent, self.max_entity_tokens, replace=False)
         chosen = [ent]
         if self.include_o and self.max_o_tokens > 0:
-            outside = known[tag_ids[known] == o_index]
+            outside = known[tag_ids[known] == O_INDEX]
             if len(outside) > self.max_o_tokens:
                 outside = self._rng.choice(outside, self.max_o_tokens, replace=False)
             chosen.append(outside)
@@ -119,7 +119,7 @@ class DualContrastiveLoss:
         return (per_token * weights).sum() / weights.sum()
 
     def __call__(
-        self, out: ConCNEROutput, targets: Targets, o_index: int
+        self, out: ConCNEROutput, targets: Targets
     ) -> Tuple[Dict[str, float], ConCNEROutput]:
         """Return ({term: value}, gradients w.r.t. ``out``) for one batch.
 
@@ -141,7 +141,7 @@ class DualContrastiveLoss:
         if self.label_weight and out.token_proj is not None:
             token_proj = _leaf(out.token_proj)
             idx = torch.as_tensor(
-                self._sample_contrastive_tokens(numpy.asarray(targets.tag_ids), o_index), device=device
+                self._sample_contrastive_tokens(numpy.asarray(targets.tag_ids)), device=device
             )
             labels = tags[idx]
             if self.positive_by == "type" and targets.entity_types is not None:

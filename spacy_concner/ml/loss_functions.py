@@ -8,6 +8,9 @@
   translation->source).
 - :func:`soft_cross_entropy`: distillation loss on teacher log-probabilities with temperature.
 
+Temperatures must be > 0; :class:`~spacy_concner.ml.dual_contrastive_loss.DualContrastiveLoss`
+checks its settings when the config is loaded, so these functions do not check again.
+
 Anchors without any positive in the batch contribute nothing; if no anchor has a positive the
 loss is an exact zero that is still connected to the graph (zero gradient, never NaN).
 """
@@ -25,8 +28,6 @@ def supervised_contrastive(
     loss_i = -1/|P(i)| sum_{p in P(i)} log( exp(s_ip / t) / sum_{a != i} exp(s_ia / t) ),
     averaged over anchors i with |P(i)| > 0, where s = cosine similarity.
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
     n = z.shape[0]
     if n < 2:
         return z.sum() * 0.0
@@ -68,8 +69,6 @@ def soft_cross_entropy(
     softened distribution). Cross-entropy differs from KL only by the teacher's entropy, a
     constant, so the gradients are the same as for KL.
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
     target = torch.softmax(teacher_log_probs / temperature, dim=-1)
     log_q = torch.log_softmax(student_logits / temperature, dim=-1)
     per_token = -(target * log_q).sum(dim=-1)
