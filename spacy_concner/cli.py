@@ -187,7 +187,12 @@ def train_command(
     steps: int = typer.Option(0, "--steps", help="Exactly this many steps instead of --passes (0: use --passes)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
 ) -> None:
-    """Train a config for a budget in passes (spacy train; other options: config overrides)."""
+    """Train a pipeline for a budget in passes over its data.
+
+    `spacy train` with the steps, evaluation frequency and warm-up planned from the words the config's
+    training reader yields (written to OUTPUT/budget.json); other options are config overrides, as for
+    `spacy train` (e.g. --paths.train data/en/train.spacy).
+    """
     from spacy.cli._util import parse_config_overrides
 
     from .workflow.train import train
