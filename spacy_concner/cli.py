@@ -101,7 +101,7 @@ def translate_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Machine-translate labelled sentences and project their entities (translate-train)."""
-    from .translate.pipeline import make_targets, parse_options, translate
+    from .translate.translate_train import make_targets, parse_options, translate
 
     targets = make_targets(_split_words(target), parse_options(_split_words(option)))
     translate(source, output_dir, targets, src_lang=src_lang, markers=markers, batch_size=batch_size,
