@@ -1,7 +1,7 @@
 """The translate-train step: labelled source DocBin -> one projected DocBin per target language.
 
 For each target language the source sentences are marked (:mod:`.projection`), translated in
-batches by the chosen backend (:mod:`.backends`), and projected back into Docs tokenised by
+batches by the chosen engine (:mod:`.engines`), and projected back into Docs tokenised by
 the target language's tokenizer, each carrying its source sentence's pair id. Sentences whose
 markers do not survive are dropped and counted by reason; ``{lang}.report.json`` records
 sentences in / kept / dropped (in = kept + dropped), entities in vs. out by type, and how many
@@ -23,7 +23,7 @@ from wasabi import msg
 
 from ..data.docdata import get_lang, get_pair_id
 from ..errors import InputError
-from ..fileio import read_docbin, write_docbin, write_json
+from ..fileio import read_docbin, write_docbin, write_json, write_text_atomic
 from .engines import EngineFailed, Translator, get_translator
 from .projection import DROP_REASONS, ProjectionDrop, get_marker_style, mark_doc, project, target_nlp
 
@@ -227,12 +227,8 @@ def export_marked(source: Union[str, Path], path: Union[str, Path], markers: str
     """
     docs = load_source(source)
     style = get_marker_style(markers)
-    with Path(path).open("w", encoding="utf-8") as fh:
-        for doc in docs:
-            text = mark_doc(doc, style)
-            if "\n" in text or "\t" in text:
-                text = text.replace("\n", " ").replace("\t", " ")
-            fh.write(f"{get_pair_id(doc)}\t{text}\n")
+    one_line = str.maketrans("\n\t", "  ")  # a newline or tab in a sentence would break the line format
+    write_text_atomic(path, "".join(f"{get_pair_id(doc)}\t{mark_doc(doc, style).translate(one_line)}\n" for doc in docs))
     return len(docs)
 
 
