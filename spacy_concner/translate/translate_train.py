@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import spacy
 from spacy.tokens import Doc
+from spacy.util import minibatch
 from tqdm import tqdm
 from wasabi import msg
 
@@ -138,8 +139,7 @@ def translate_docs(
     kept: List[Doc] = []
     start = time.perf_counter()
     with tqdm(total=len(docs), desc=f"{src_lang}->{lang}", unit="sent", disable=not progress) as bar:
-        for offset in range(0, len(docs), size):
-            batch = list(docs[offset : offset + size])
+        for batch in minibatch(docs, size=size):
             marked = [mark_doc(doc, style) for doc in batch]
             ids = [str(get_pair_id(doc)) for doc in batch]
             outputs = translator.translate(marked, ids)
