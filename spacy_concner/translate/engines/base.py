@@ -51,7 +51,7 @@ class Translator:
 
 
 def get_translator(name: str, src: str, tgt: str, **options: Any) -> Translator:
-    """Build the backend registered as ``name`` for ``src`` -> ``tgt``."""
+    """Build the engine registered as ``name`` for ``src`` -> ``tgt``; unknown names and options are InputErrors."""
     try:
         factory = translators.get(name)
     except catalogue.RegistryError:

@@ -2,6 +2,8 @@
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from spacy.util import minibatch
+
 from .base import EngineUnavailable, Translator, register_builtin
 
 
@@ -60,8 +62,7 @@ class TransformersTranslator(Translator):
     def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
         out = [""] * len(texts)
         todo = [i for i, t in enumerate(texts) if t.strip()]
-        for start in range(0, len(todo), self.batch_size):
-            chunk = todo[start : start + self.batch_size]
+        for chunk in minibatch(todo, size=self.batch_size):
             enc = self.tokenizer(
                 [texts[i] for i in chunk], return_tensors="pt", padding=True, truncation=True, max_length=self.max_length
             ).to(self.device)
