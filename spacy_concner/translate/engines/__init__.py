@@ -26,7 +26,7 @@ from .base import (
 )
 
 # Importing an engine's module registers it; the package imports them all, so a lookup sees every built-in.
-from . import apertium, fast_translate, file, lexicon, transformers  # noqa: E402,F401  isort:skip
+from . import apertium, fast_translate, file, lexicon, transformers  # noqa: F401
 
 __all__ = ["EngineFailed", "EngineUnavailable", "Translator", "engine_options", "get_translator",
            "register_builtin", "translators"]
