@@ -151,7 +151,7 @@ def prepare_seed(args: argparse.Namespace, seed: int, shared: Path, prep: Path) 
 def _prepare_seed(args: argparse.Namespace, seed: int, shared: Path, prep: Path) -> Dict[str, Any]:
     from spacy_concner.encoders.build import build_encoder, build_pruned_encoder
     from spacy_concner.data.prepare import prepare, read_texts
-    from spacy_concner.translate.pipeline import make_targets, translate
+    from spacy_concner.translate.translate_train import make_targets, translate
 
     data, trans, encoder = prep / "data", prep / "translations", prep / "encoder"
     langs = [t.split(":")[0] for t in args.targets]

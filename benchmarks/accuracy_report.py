@@ -114,7 +114,7 @@ def identical_translations(prep: Path) -> Dict[str, Dict[str, int]]:
     from spacy.vocab import Vocab
 
     from spacy_concner.data.docdata import get_pair_id
-    from spacy_concner.translate.pipeline import is_identical
+    from spacy_concner.translate.translate_train import is_identical
 
     vocab = Vocab()
     source = {get_pair_id(d): d for d in DocBin().from_disk(prep / "data" / "en" / "train.spacy").get_docs(vocab)}

@@ -17,7 +17,7 @@ from spacy.tokens import DocBin
 
 from spacy_concner.data.docdata import get_pair_id
 from spacy_concner.translate.lexicon import NAME_POLICIES
-from spacy_concner.translate.pipeline import make_targets, translate
+from spacy_concner.translate.translate_train import make_targets, translate
 
 
 def entity_changes(source: Dict[str, Any], path: Path, vocab) -> Dict[str, int]:

