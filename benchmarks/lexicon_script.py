@@ -30,7 +30,7 @@ from spacy.tokens import DocBin
 
 from spacy_concner.data.conll import read_conll
 from spacy_concner.translate import script as script_module
-from spacy_concner.translate.pipeline import make_targets, parse_options, translate
+from spacy_concner.translate.translate_train import make_targets, parse_options, translate
 from spacy_concner.translate.script import SCRIPTS, is_latin, transliterate_word
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from wasabi.util import ICONS, locale_escape
 from .cli_args import default_system_name, expand_langs, parse_lang_pairs, parse_named, split_words
 from .encoders.build import DTYPES
 from .errors import InputError, one_line
-from .translate.pipeline import IDENTICAL_POLICIES
+from .translate.translate_train import IDENTICAL_POLICIES
 from .translate.projection import MARKER_STYLES
 
 HELP = """ConCNER cross-lingual NER for spaCy.
@@ -130,7 +130,7 @@ def translate_command(
     Entities are wrapped in markers before translation and found again after it; sentences
     whose markers break are dropped and counted (translate-train).
     """
-    from .translate.pipeline import make_targets, parse_options, translate
+    from .translate.translate_train import make_targets, parse_options, translate
 
     targets = make_targets(split_words(target), parse_options(split_words(option)))
     translate(source, output_dir, targets, src_lang=src_lang, markers=markers.value if markers else None,

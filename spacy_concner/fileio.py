@@ -4,14 +4,16 @@
   line, not as a bare codec error.
 - :func:`read_docbin` turns "not a DocBin" into a message naming the file.
 - :func:`atomic_output` writes to a temporary sibling and renames it into place when complete:
-  an interrupted step never leaves a file (or folder) that a rerun would take for finished.
+  an interrupted step never leaves a file (or folder) that a rerun would take for finished;
+  :func:`write_text_atomic`, :func:`write_json` and :func:`write_docbin` write through it.
 """
 import contextlib
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator, List, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Tuple, Union
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
@@ -89,8 +91,18 @@ def write_text_atomic(path: PathLike, text: str) -> Path:
     return Path(path)
 
 
-def write_docbin(docs, path: PathLike) -> Path:
-    """Write Docs (with their user_data) to a DocBin, all-or-nothing."""
+def write_json(path: PathLike, data: Any) -> Path:
+    """A report as indented UTF-8 JSON, all-or-nothing.
+
+    The stdlib's ``json``, not ``srsly.write_json``: srsly's ujson keeps 10 decimals and reads floats
+    back off by an ulp, so F1 values in ``evaluation.json`` would change; it also escapes non-ASCII
+    text (the translations quoted in a report) and writes in place.
+    """
+    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_docbin(docs: Iterable[Doc], path: PathLike) -> Path:
+    """Write Docs (with their user_data) to a DocBin, all-or-nothing; ``docs`` may be a generator."""
     with atomic_output(path) as tmp:
         DocBin(docs=docs, store_user_data=True).to_disk(tmp)
     return Path(path)

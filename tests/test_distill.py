@@ -10,9 +10,10 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 
-from spacy_concner.workflow.distill import annotate_file, find_concner
+import spacy_concner.workflow.distill as distill
+from spacy_concner.workflow.distill import annotate_file, annotate_soft_targets, find_concner
 from spacy_concner.encoders.export import export_encoder
-from spacy_concner.data.docdata import get_soft_tags, set_soft_tags
+from spacy_concner.data.docdata import get_pair_id, get_soft_tags, set_soft_tags
 from spacy_concner.training.readers import create_distill_corpus, create_paired_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,28 @@ def _mean_kl(teacher, student, texts):
         log_q = s_comp.tag_log_probs([sdoc])[0]
         kls.append(float((p * (numpy.log(p + 1e-12) - log_q)).sum(-1).mean()))
     return float(numpy.mean(kls))
+
+
+def test_soft_targets_are_the_heads_output_on_each_batch(tiny_pipeline, monkeypatch):
+    """The teacher's head scores the non-empty Docs of each ``batch_size`` chunk as the transformer
+    saw it (the float32 values depend on the chunk: padding), empty Docs take no pair id, and the
+    teacher's pipes are all enabled afterwards."""
+    teacher = spacy.load(tiny_pipeline)
+    comp = find_concner(teacher)
+    lines = (ROOT / "corpus" / "de" / "unlabeled.txt").read_text(encoding="utf-8").splitlines()[:9]
+    texts = lines[:2] + [""] + lines[2:4] + [teacher.make_doc(t) for t in lines[4:]]
+    stored = []
+    monkeypatch.setattr(distill, "set_soft_tags", lambda doc, lp, tags: stored.append(numpy.asarray(lp)))
+    out = list(annotate_soft_targets(teacher, texts, "de", batch_size=4, id_prefix="t"))
+    assert [get_pair_id(d) for d in out] == [f"t-{i:06d}" for i in range(9)]
+    assert teacher.pipe_names == ["transformer", "concner"] and not teacher.disabled
+    expected = []
+    for start in range(0, len(texts), 4):
+        docs = [teacher.make_doc(t) if isinstance(t, str) else t for t in texts[start:start + 4]]
+        docs = [d for d in teacher.get_pipe("transformer").pipe(docs, batch_size=4) if len(d)]
+        expected.extend(comp.tag_log_probs(docs))
+    assert [d.text for d in out] == [t if isinstance(t, str) else t.text for t in texts if len(t)]
+    assert all(numpy.array_equal(a, b) for a, b in zip(stored, expected)) and len(stored) == len(expected) == 9
 
 
 def test_soft_tags_roundtrip_compact_and_aligned(tmp_path):

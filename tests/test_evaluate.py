@@ -87,6 +87,7 @@ def test_reports_are_written(setup):
     assert data["mean_f1"]["reported"]["ConCNER"] == pytest.approx(0.7284) and data["encoder"] == "tiny"
     md = paths["markdown"].read_text()
     assert "| partial | 57.1 | 57.1 |" in md and "| **100.0** | **100.0** |" in md
+    assert "| system | de | mean |\n| --- | ---: | ---: |\n| partial |" in md  # numbers right-aligned
     assert "| ConCNER (reported: Fu et al. 2022) | 72.8 | 72.8 |" in md
     assert "| partial (reported: Fu et al. 2022) | 90.0 | 90.0 |" in md  # same name, kept apart
     png = paths["chart"].read_bytes()

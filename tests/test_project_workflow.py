@@ -14,7 +14,7 @@ import pytest
 from conftest import ONLY_INSTALLED_COPY, fresh_venv, run_clean
 
 from spacy_concner.workflow.package_meta import build_meta, pipeline_info
-from spacy_concner.translate.backends import EngineUnavailable, get_translator
+from spacy_concner.translate.engines import EngineUnavailable, get_translator
 
 pytestmark = pytest.mark.slow  # full `spacy project run`, pip wheel, a fresh venv: minutes
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from spacy.tokens import Doc, DocBin
 
 from spacy_concner.data.docdata import set_pair
 from spacy_concner.errors import InputError
-from spacy_concner.translate.pipeline import Target, translate
+from spacy_concner.translate.translate_train import Target, translate
 from spacy_concner.translate.script import (language_script, resolve_script, to_target_script, transform_id,
                                             transliterate_word)
 

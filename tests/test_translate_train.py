@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from spacy_concner.cli import app
 from spacy_concner.data.docdata import get_lang, get_pair_id, set_pair
-from spacy_concner.translate.pipeline import Target, export_marked, load_source, make_targets, parse_options, translate
-from spacy_concner.translate.backends import Translator, translators
+from spacy_concner.translate.translate_train import Target, export_marked, load_source, make_targets, parse_options, translate
+from spacy_concner.translate.engines import Translator, translators
 
 VOCAB = spacy.blank("en").vocab
 

@@ -15,8 +15,8 @@ from spacy.tokens import Doc
 from spacy_concner.data.docdata import get_lang, get_pair_id, set_pair
 from spacy_concner.translate.lexicon import DictdLexicon, TsvLexicon, first_translation, translate_words
 from spacy_concner.translate.projection import BracketMarkers, mark_doc
-from spacy_concner.translate.pipeline import translate_docs
-from spacy_concner.translate.backends import EngineUnavailable, Translator, get_translator, translators
+from spacy_concner.translate.translate_train import translate_docs
+from spacy_concner.translate.engines import EngineUnavailable, Translator, get_translator, translators
 
 REQUIRE = os.environ.get("CONCNER_REQUIRE_ENGINES") == "1"
 VOCAB = spacy.blank("en").vocab

@@ -1,1 +1,2 @@
-"""Translate the source with label projection: MT backends, marker projection, the ``translate`` step."""
+"""Translate the source with label projection: MT engines (:mod:`.engines`), marker projection
+(:mod:`.projection`), the ``translate`` step (:mod:`.translate_train`)."""

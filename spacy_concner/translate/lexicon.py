@@ -10,6 +10,7 @@ import gzip
 import logging
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -85,12 +86,9 @@ def first_translation(entry: str) -> Optional[str]:
     lines = [l for l in entry.split("\n")[1:] if l.strip() and not l.startswith((" ", "\t"))]
     numbered = [l for l in lines if re.match(r"^\d+\.\s", l)]
     if len(numbered) > 1:
-        counts: Dict[str, int] = {}
-        for line in numbered:
-            for candidate in dict.fromkeys(_candidates(line)):
-                counts[candidate] = counts.get(candidate, 0) + 1
+        counts = Counter(candidate for line in numbered for candidate in dict.fromkeys(_candidates(line)))
         if counts:
-            return max(counts, key=lambda c: counts[c])  # first of the most frequent
+            return counts.most_common(1)[0][0]  # the first of the most frequent (ties keep insertion order)
     for line in lines[:1]:
         found = _candidates(line)
         return found[0] if found else None
@@ -151,7 +149,8 @@ class DictdLexicon(Lexicon):
         stem = str(self.index_path)[: -len(".index")] if str(self.index_path).endswith(".index") else str(self.index_path)
         dz, plain = Path(stem + ".dict.dz"), Path(stem + ".dict")
         if dz.exists():
-            self.data = gzip.open(dz).read()  # dictzip is gzip-compatible
+            with gzip.open(dz) as fh:  # dictzip is gzip-compatible
+                self.data = fh.read()
         elif plain.exists():
             self.data = plain.read_bytes()
         else:

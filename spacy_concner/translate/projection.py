@@ -18,6 +18,7 @@ import html
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import spacy
@@ -25,6 +26,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..data.docdata import get_pair_id, set_pair
+from ..errors import InputError
 
 # Drop reasons; stable strings, they are keys of the JSON report.
 EMPTY_TRANSLATION = "empty_translation"
@@ -262,22 +264,21 @@ def build_doc(nlp: Language, text: str, spans: Sequence[Span], pair_id: str, lan
     return doc, expanded
 
 
-_BLANK: Dict[str, Language] = {}
-
-
+@lru_cache(maxsize=None)
 def target_nlp(lang: str) -> Language:
-    """A cached ``spacy.blank(lang)``: the target language's own tokenizer."""
-    if lang not in _BLANK:
-        try:
-            _BLANK[lang] = spacy.blank(lang)
-        except ImportError as err:
-            from ..errors import InputError
+    """A cached ``spacy.blank(lang)``: the target language's own tokenizer.
 
-            raise InputError(
-                f"Unknown language code {lang!r}: spaCy has no tokenizer for it. Use an ISO 639-1 code "
-                "spaCy knows (de, es, nl, ...; see spacy.util.registry.languages)."
-            ) from None
-    return _BLANK[lang]
+    Not :func:`spacy_concner.data.text.blank_tokenizer`, which falls back to the multilingual
+    tokenizer with a warning: a translation target spaCy does not know (a typo in ``--target``)
+    is an error here, raised before anything is translated.
+    """
+    try:
+        return spacy.blank(lang)
+    except ImportError:
+        raise InputError(
+            f"Unknown language code {lang!r}: spaCy has no tokenizer for it. Use an ISO 639-1 code "
+            "spaCy knows (de, es, nl, ...; see spacy.util.registry.languages)."
+        ) from None
 
 
 def project(source: Doc, translation: str, style: MarkerStyle, lang: str, nlp: Optional[Language] = None) -> Tuple[Doc, int]:

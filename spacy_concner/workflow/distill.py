@@ -8,16 +8,17 @@ then trained on these Docs through ``spacy_concner.DistillCorpus.v1`` and ``conf
 """
 import logging
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Union
+from typing import Iterable, Iterator, Optional, Union
 
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
+from spacy.util import minibatch
 from tqdm import tqdm
 
 from ..data.docdata import set_pair, set_soft_tags
 from ..data.text import read_raw_docs
 from ..errors import InputError
-from ..fileio import atomic_output
+from ..fileio import write_docbin
 from ..pipeline.concner import ConCNER
 
 logger = logging.getLogger(__name__)
@@ -38,34 +39,25 @@ def annotate_soft_targets(
 ) -> Iterator[Doc]:
     """Yield Docs carrying the teacher's tag log-probabilities (no entities set).
 
-    Texts are tokenised by the teacher; Docs keep their own tokens.
+    Texts are tokenised by the teacher; Docs keep their own tokens. Empty Docs are skipped (they
+    take no pair id). The teacher's other components run through ``nlp.pipe`` with the ``concner``
+    component disabled (the teacher itself is not changed), and each batch of their output is
+    scored at once, so a batch is the same ``batch_size`` texts for the transformer and the head.
     """
     comp = find_concner(teacher)
-    upstream = [name for name, _ in teacher.pipeline if teacher.get_pipe(name) is not comp]
+    comp_name = next(name for name, proc in teacher.pipeline if proc is comp)
     prefix = id_prefix or f"{lang}-raw"
     index = 0
-    batch: List[Union[str, Doc]] = []
-
-    def flush(batch: List[Union[str, Doc]]) -> Iterator[Doc]:
-        nonlocal index
-        docs = [teacher.make_doc(t) if isinstance(t, str) else t for t in batch]
-        for name in upstream:
-            docs = list(teacher.get_pipe(name).pipe(docs, batch_size=batch_size))
-        non_empty = [d for d in docs if len(d)]
-        for doc, log_probs in zip(non_empty, comp.tag_log_probs(non_empty) if non_empty else []):
+    for batch in minibatch(teacher.pipe(texts, batch_size=batch_size, disable=[comp_name]), size=batch_size):
+        non_empty = [doc for doc in batch if len(doc)]
+        if not non_empty:
+            continue
+        for doc, log_probs in zip(non_empty, comp.tag_log_probs(non_empty)):
             out = Doc(teacher.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
             set_pair(out, f"{prefix}-{index:06d}", lang)
             set_soft_tags(out, log_probs, comp.tags)
             index += 1
             yield out
-
-    for text in texts:
-        batch.append(text)
-        if len(batch) == batch_size:
-            yield from flush(batch)
-            batch = []
-    if batch:
-        yield from flush(batch)
 
 
 def annotate_file(
@@ -77,16 +69,11 @@ def annotate_file(
     texts = read_raw_docs(input_path, teacher.vocab, tokenize=teacher.make_doc)  # text: the teacher's tokens
     if limit:
         texts = texts[:limit]
-    db = DocBin(store_user_data=True)
-    for doc in tqdm(annotate_soft_targets(teacher, texts, lang, batch_size), total=len(texts),
-                    desc=f"annotate {lang}", unit="sent", leave=False):
-        db.add(doc)
-    if len(db) < len(texts):
-        logger.warning("%s: %d empty sentences skipped", input_path, len(texts) - len(db))
-    if not len(db):
+    n_docs = sum(1 for doc in texts if len(doc))  # the Docs annotate_soft_targets yields
+    if not n_docs:
         raise InputError(f"{input_path}: no sentence with a token in it; pass unlabelled text, one sentence per line.")
-    with atomic_output(output_path) as tmp:
-        db.to_disk(tmp)
-    return len(db)
-
-
+    if n_docs < len(texts):
+        logger.warning("%s: %d empty sentences skipped", input_path, len(texts) - n_docs)
+    docs = annotate_soft_targets(teacher, texts, lang, batch_size)
+    write_docbin(tqdm(docs, total=n_docs, desc=f"annotate {lang}", unit="sent", leave=False), output_path)
+    return n_docs

@@ -1,10 +1,14 @@
-"""Evaluation reports: `evaluation.json`, the markdown tables, the chart and the displaCy error pages."""
-import json
+"""Evaluation reports: `evaluation.json`, the markdown tables, the chart and the displaCy error pages.
+
+The markdown is written with wasabi's :class:`~wasabi.MarkdownRenderer` (spaCy's own).
+"""
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..fileio import atomic_output, write_text_atomic
+from wasabi import MarkdownRenderer
+
+from ..fileio import atomic_output, write_json, write_text_atomic
 from .evaluate import MEAN, Evaluation
 
 JSON_NAME, MARKDOWN_NAME, CHART_NAME = "evaluation.json", "evaluation.md", "evaluation.png"
@@ -28,7 +32,8 @@ def markdown_table(ev: Evaluation, metric: str = "seqeval") -> str:
         col: max((ev.mean_f1(s, metric) if col == MEAN else ev.f1(s, col, metric)) or 0.0 for s in ev.systems)
         for col in columns
     }
-    lines = ["| system | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    md = MarkdownRenderer()
+    rows = []
     for system, is_reported in _row_names(ev):
         if is_reported and metric != "seqeval":
             continue
@@ -37,21 +42,20 @@ def markdown_table(ev: Evaluation, metric: str = "seqeval") -> str:
             value = ev.mean_f1(system, metric, is_reported) if col == MEAN else ev.f1(system, col, metric, is_reported)
             cell = _pct(value)
             if not is_reported and value is not None and value == best[col] and len(ev.systems) > 1:
-                cell = f"**{cell}**"
+                cell = md.bold(cell)
             cells.append(cell)
-        name = f"{system} (reported: {ev.reported.label})" if is_reported else system
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append([f"{system} (reported: {ev.reported.label})" if is_reported else system, *cells])
+    return md.table(rows, ["system", *columns], aligns=["l"] + ["r"] * len(columns))
 
 
 def per_type_table(ev: Evaluation, lang: str) -> str:
     labels = sorted({t for s in ev.systems for t in ev.results[s][lang].seqeval.per_type})
-    lines = ["| system | " + " | ".join(labels) + " | all |", "|---|" + "---:|" * (len(labels) + 1)]
+    rows = []
     for system in ev.systems:
         res = ev.results[system][lang].seqeval
         cells = [_pct(res.per_type[t]["f1"]) if t in res.per_type else "–" for t in labels]
-        lines.append(f"| {system} | " + " | ".join(cells) + f" | {_pct(res.f1)} |")
-    return "\n".join(lines)
+        rows.append([system, *cells, _pct(res.f1)])
+    return MarkdownRenderer().table(rows, ["system", *labels, "all"], aligns=["l"] + ["r"] * (len(labels) + 1))
 
 
 def metric_agreement(ev: Evaluation) -> str:
@@ -77,18 +81,18 @@ def markdown_report(ev: Evaluation) -> str:
         f"{lang} {ev.results[ev.systems[0]][lang].sentences} sentences / "
         f"{ev.results[ev.systems[0]][lang].gold_entities} entities" for lang in ev.languages
     )
-    parts = [
-        "# Evaluation",
-        f"Entity-level micro F1 (%) on the target test sets ({sizes}).{encoder}",
-        "## seqeval, IOB2, default mode (the number papers report)",
-        markdown_table(ev, "seqeval"),
-        metric_agreement(ev),
-    ]
+    md = MarkdownRenderer()
+    md.add(md.title(1, "Evaluation"))
+    md.add(f"Entity-level micro F1 (%) on the target test sets ({sizes}).{encoder}")
+    md.add(md.title(2, "seqeval, IOB2, default mode (the number papers report)"))
+    md.add(markdown_table(ev, "seqeval"))
+    md.add(metric_agreement(ev))
     if ev.reported:
-        parts.append(f"Rows marked *reported* are published numbers ({ev.reported.label}), not measured here.")
+        md.add(f"Rows marked {md.italic('reported')} are published numbers ({ev.reported.label}), not measured here.")
     for lang in ev.languages:
-        parts += [f"## {lang}: F1 per entity type (seqeval default)", per_type_table(ev, lang)]
-    return "\n\n".join(parts) + "\n"
+        md.add(md.title(2, f"{lang}: F1 per entity type (seqeval default)"))
+        md.add(per_type_table(ev, lang))
+    return md.text + "\n"
 
 
 def to_json(ev: Evaluation) -> Dict:
@@ -173,7 +177,7 @@ def write_reports(ev: Evaluation, output_dir: Union[str, Path]) -> Dict[str, Pat
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": output_dir / JSON_NAME, "markdown": output_dir / MARKDOWN_NAME, "chart": output_dir / CHART_NAME}
-    write_text_atomic(paths["json"], json.dumps(to_json(ev), indent=2))
+    write_json(paths["json"], to_json(ev))
     write_text_atomic(paths["markdown"], markdown_report(ev))
     write_chart(ev, paths["chart"])
     if getattr(ev, "predictions", None):

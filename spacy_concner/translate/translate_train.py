@@ -1,14 +1,15 @@
 """The translate-train step: labelled source DocBin -> one projected DocBin per target language.
 
 For each target language the source sentences are marked (:mod:`.projection`), translated in
-batches by the chosen backend (:mod:`.backends`), and projected back into Docs tokenised by
+batches by the chosen engine (:mod:`.engines`), and projected back into Docs tokenised by
 the target language's tokenizer, each carrying its source sentence's pair id. Sentences whose
 markers do not survive are dropped and counted by reason; ``{lang}.report.json`` records
 sentences in / kept / dropped (in = kept + dropped), entities in vs. out by type, and how many
 translations are word for word their source (dropped too with ``identical="drop"``).
+
+(Named for the method's step, *translate-train*; spaCy's sense of "pipeline" is
+:mod:`spacy_concner.pipeline`.)
 """
-import json
-import logging
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -16,16 +17,17 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import spacy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
+from spacy.util import minibatch
 from tqdm import tqdm
+from wasabi import msg
 
 from ..data.docdata import get_lang, get_pair_id
 from ..errors import InputError
-from ..fileio import atomic_output, read_docbin, write_text_atomic
+from ..fileio import read_docbin, write_docbin, write_json, write_text_atomic
+from .engines import EngineFailed, Translator, get_translator
 from .projection import DROP_REASONS, ProjectionDrop, get_marker_style, mark_doc, project, target_nlp
-from .backends import EngineFailed, Translator, get_translator
 
-logger = logging.getLogger(__name__)
 MAX_DROP_EXAMPLES = 5
 IDENTICAL = "identical_to_source"  # the drop reason of ``identical="drop"``
 IDENTICAL_POLICIES = ("keep", "drop")
@@ -132,12 +134,12 @@ def translate_docs(
     style = get_marker_style(style_name)
     nlp = target_nlp(lang)
     report = TranslationReport(lang=lang, src_lang=src_lang, engine=translator.describe(), markers=style_name)
+    dropped, entities_in, entities_out = Counter(report.dropped), Counter(), Counter()
     size = batch_size or translator.batch_size
     kept: List[Doc] = []
     start = time.perf_counter()
     with tqdm(total=len(docs), desc=f"{src_lang}->{lang}", unit="sent", disable=not progress) as bar:
-        for offset in range(0, len(docs), size):
-            batch = list(docs[offset : offset + size])
+        for batch in minibatch(docs, size=size):
             marked = [mark_doc(doc, style) for doc in batch]
             ids = [str(get_pair_id(doc)) for doc in batch]
             outputs = translator.translate(marked, ids)
@@ -145,12 +147,11 @@ def translate_docs(
                 raise EngineFailed(f"{translator.name} returned {len(outputs)} translations for {len(batch)} sentences.")
             for doc, source_text, output in zip(batch, marked, outputs):
                 report.sentences_in += 1
-                for ent in doc.ents:
-                    report.entities_in[ent.label_] = report.entities_in.get(ent.label_, 0) + 1
+                entities_in.update(ent.label_ for ent in doc.ents)
                 try:
                     target, expanded = project(doc, output, style, lang, nlp)
                 except ProjectionDrop as drop:
-                    report.dropped[drop.reason] = report.dropped.get(drop.reason, 0) + 1
+                    dropped[drop.reason] += 1
                     if len(report.drop_examples) < MAX_DROP_EXAMPLES:
                         report.drop_examples.append(
                             {"pair_id": get_pair_id(doc) or "", "reason": drop.reason, "source": source_text, "translation": output}
@@ -159,15 +160,16 @@ def translate_docs(
                 if is_identical(doc, target):
                     report.identical += 1
                     if identical == "drop":
-                        report.dropped[IDENTICAL] = report.dropped.get(IDENTICAL, 0) + 1
+                        dropped[IDENTICAL] += 1
                         continue
                 report.kept += 1
                 report.boundaries_expanded += expanded
-                for ent in target.ents:
-                    report.entities_out[ent.label_] = report.entities_out.get(ent.label_, 0) + 1
+                entities_out.update(ent.label_ for ent in target.ents)
                 kept.append(target)
             bar.update(len(batch))
     report.seconds = round(time.perf_counter() - start, 3)
+    # plain dicts on the report: dataclasses.asdict cannot copy a Counter (it rebuilds it from item pairs)
+    report.dropped, report.entities_in, report.entities_out = dict(dropped), dict(entities_in), dict(entities_out)
     assert report.sentences_in == report.kept + sum(report.dropped.values())
     return kept, report
 
@@ -187,7 +189,7 @@ def translate(
 
     ``src_lang`` defaults to the language stored in the source Docs (it must be one).
     ``identical``: "keep" or "drop" translations word for word equal to their source (see
-    :func:`translate_docs`). Prints one summary line per language.
+    :func:`translate_docs`). Prints one summary line per language (wasabi).
     """
     check_identical_policy(identical)
     docs = load_source(source)
@@ -210,12 +212,9 @@ def translate(
     for target in targets:
         translator = get_translator(target.engine, src_lang, target.lang, **target.options)
         kept, report = translate_docs(docs, translator, target.lang, src_lang, markers, batch_size, progress, identical)
-        with atomic_output(out_dir / f"{target.lang}.spacy") as tmp:
-            DocBin(docs=kept, store_user_data=True).to_disk(tmp)
-        data = report.to_dict()
-        data["source"] = str(source)
-        write_text_atomic(out_dir / f"{target.lang}.report.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        print(report.summary())
+        write_docbin(kept, out_dir / f"{target.lang}.spacy")
+        write_json(out_dir / f"{target.lang}.report.json", {**report.to_dict(), "source": str(source)})
+        msg.good(report.summary())
         reports[target.lang] = report
     return reports
 
@@ -228,12 +227,8 @@ def export_marked(source: Union[str, Path], path: Union[str, Path], markers: str
     """
     docs = load_source(source)
     style = get_marker_style(markers)
-    with Path(path).open("w", encoding="utf-8") as fh:
-        for doc in docs:
-            text = mark_doc(doc, style)
-            if "\n" in text or "\t" in text:
-                text = text.replace("\n", " ").replace("\t", " ")
-            fh.write(f"{get_pair_id(doc)}\t{text}\n")
+    one_line = str.maketrans("\n\t", "  ")  # a newline or tab in a sentence would break the line format
+    write_text_atomic(path, "".join(f"{get_pair_id(doc)}\t{mark_doc(doc, style).translate(one_line)}\n" for doc in docs))
     return len(docs)
 
 
