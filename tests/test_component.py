@@ -28,6 +28,7 @@ def make_nlp(tiny_bert: Path, cfg: str = "concner.cfg", **overrides):
         "components.concner.model.proj_width": 8,
         # every O token takes part in L_label: no sampling, so repeated updates see the same loss
         "components.concner.loss.max_o_tokens": 10_000,
+        "initialize.after_init.freeze_embeddings": False,  # the tiny BERT's random embeddings must train (the recipe freezes pretrained ones)
         **overrides,
     }, interpolate=True)
     return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)

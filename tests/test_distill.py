@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def _nlp(tiny_bert, cfg, **overrides):
     config = spacy.util.load_config(ROOT / "configs" / cfg, overrides={
         "paths.transformer": str(tiny_bert), "components.concner.model.proj_hidden": 16,
-        "components.concner.model.proj_width": 8, "components.concner.model.dropout": 0.0, **overrides,
+        "components.concner.model.proj_width": 8, "components.concner.model.dropout": 0.0,
+        "initialize.after_init.freeze_embeddings": False,  # the tiny BERT's random embeddings must train (the recipe freezes pretrained ones)
+        **overrides,
     }, interpolate=True)
     return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
 

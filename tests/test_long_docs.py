@@ -26,6 +26,7 @@ def _nlp(transformer: Path):
         "paths.transformer": str(transformer), "components.concner.model.proj_hidden": 16,
         "components.concner.model.proj_width": 8, "components.concner.loss.label_weight": 0.0,
         "components.concner.loss.trans_weight": 0.0,
+        "initialize.after_init.freeze_embeddings": False,  # the tiny BERT's random embeddings must train (the recipe freezes pretrained ones)
     }, interpolate=True)
     return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
 

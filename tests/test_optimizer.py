@@ -95,7 +95,7 @@ def test_training_step_moves_transformer_weights(tiny_bert, corpus_docbins):
     from spacy_concner.training.readers import create_paired_corpus
 
     config = spacy.util.load_config(ROOT / "configs" / "concner.cfg", overrides={
-        "paths.transformer": str(tiny_bert)}, interpolate=True)
+        "paths.transformer": str(tiny_bert), "initialize.after_init.freeze_embeddings": False}, interpolate=True)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     reader = create_paired_corpus(corpus_docbins["en/train"], [corpus_docbins["de/train.translated"]])
     examples = list(reader(nlp))[:8]

@@ -39,6 +39,7 @@ def _pipeline(transformer: Path, out: Path, steps: int = 5) -> Path:
     config = spacy.util.load_config(ROOT / "configs" / "concner.cfg", overrides={
         "paths.transformer": str(transformer), "components.concner.model.proj_hidden": 16,
         "components.concner.model.proj_width": 8,
+        "initialize.after_init.freeze_embeddings": False,  # the tiny BERT's random embeddings must train (the recipe freezes pretrained ones)
     }, interpolate=True)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     examples = _examples(nlp)
