@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..fileio import atomic_output
 from .distill import annotate_soft_targets, find_concner
 from .ray_runner import RayOptions, require_ray, run_chunks
-from .tagging import TagReport, chunked, report_path
+from .tagging import TagReport, chunked, report_path, worker_spec
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def annotate_file_on_ray(
     n_in = len(texts) + sum(dropped.values())
     payloads = chunk_payloads(texts, batch_size)
     db = DocBin(store_user_data=True)
-    for result in run_chunks(AnnotateTask(str(teacher_spec), lang, batch_size), payloads, options):
+    for result in run_chunks(AnnotateTask(worker_spec(teacher_spec), lang, batch_size), payloads, options):
         for doc in DocBin().from_bytes(result).get_docs(teacher.vocab):
             db.add(doc)
     if len(db) < len(texts):

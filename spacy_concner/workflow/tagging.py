@@ -13,9 +13,10 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 import srsly
+from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
@@ -160,6 +161,22 @@ class TagTask:
         return DocBin(docs=docs, store_user_data=False).to_bytes()
 
 
+def require_pipeline(model: Union[str, Path]) -> None:
+    """Fail in the driver, in one line, on a pipeline the workers could not load either."""
+    from spacy.util import is_package
+
+    path = Path(model)
+    if not (path / "config.cfg").is_file() and not is_package(str(model)):
+        raise InputError(f"No pipeline at {model!r}: pass a trained pipeline folder (with config.cfg) or an "
+                         "installed package name.")
+
+
+def worker_spec(model: Union[str, Path]) -> str:
+    """What a worker loads: an absolute path where ``model`` is a folder here (workers have their own cwd)."""
+    path = Path(model)
+    return str(path.resolve()) if path.exists() else str(model)
+
+
 def tag_locally(nlp, records: Sequence[Record], batch_size: int) -> Iterator[Doc]:
     return nlp.pipe((r.text for r in records), batch_size=batch_size)
 
@@ -199,12 +216,15 @@ def write_tagged(records: Sequence[Record], docs: Iterable[Doc], output: Union[s
 
 def tag_file(
     model: str, input_path: Union[str, Path], output_path: Union[str, Path], batch_size: int = 64,
-    input_format: str = "auto", output_format: str = "auto", ray_options=None, nlp=None,
+    input_format: str = "auto", output_format: str = "auto", ray_options=None,
+    load: Optional[Callable[[], Language]] = None,
 ) -> TagReport:
     """Tag ``input_path`` with ``model`` into ``output_path`` and write its report beside it.
 
-    ``ray_options`` (a :class:`~.ray_runner.RayOptions`) runs the pipeline on Ray workers; without
-    it, one process runs ``nlp.pipe`` (``nlp``: an already loaded ``model``, else it is loaded).
+    ``ray_options`` (a :class:`~.ray_runner.RayOptions`) runs the pipeline on Ray workers, which
+    load ``model`` themselves (a path they can read, or an installed package); without it, one
+    process runs ``nlp.pipe`` on ``load()`` (default ``spacy.load(model)``), called once the input
+    has been read and checked.
     """
     start = time.perf_counter()
     out_fmt = resolve_format(output_path, output_format, OUTPUT_FORMATS, (".jsonl", ".ndjson"), "spacy", "Output")
@@ -216,13 +236,16 @@ def tag_file(
     records = read_records(input_path, input_format, dropped)
     chunked(records, batch_size)  # validates batch_size before a pipeline loads
     if ray_options is None:
-        if nlp is None:
+        if load is None:
             import spacy
 
             nlp = spacy.load(model)
+        else:
+            nlp = load()
         docs = tag_locally(nlp, records, batch_size)
     else:
-        docs = tag_on_ray(str(model), records, batch_size, ray_options)
+        require_pipeline(model)
+        docs = tag_on_ray(worker_spec(model), records, batch_size, ray_options)
     n_out = write_tagged(records, docs, output_path, out_fmt)
     report = TagReport(
         input=str(input_path), output=str(output_path), engine="ray" if ray_options else "local",
