@@ -96,6 +96,19 @@ def connected(options: RayOptions) -> Iterator[None]:
         ray.shutdown()
 
 
+def retry_settings(ctx, options: RayOptions) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """DataContext settings and actor remote args that retry a worker's exception ``max_retries`` times.
+
+    A worker that *dies* is restarted and its chunk retried by Ray Data's defaults for actor pools
+    (``max_restarts=-1``, ``max_task_retries=-1``). An exception is retried in the worker where Ray
+    has ``max_map_retries`` (2.5x+; remote args there are deprecated), else by Ray Core.
+    """
+    if hasattr(ctx, "max_map_retries"):
+        return {"retried_map_errors": options.retry_errors, "max_map_retries": options.max_retries}, {}
+    return ({"actor_task_retry_on_errors": options.retry_errors},
+            {"max_restarts": -1, "max_task_retries": options.max_retries})
+
+
 def run_chunks(task: Callable[[bytes], bytes], payloads: Sequence[bytes], options: RayOptions) -> Iterator[bytes]:
     """``task(payload)`` for every payload on Ray workers, yielded in input order."""
     import ray
@@ -105,17 +118,21 @@ def run_chunks(task: Callable[[bytes], bytes], payloads: Sequence[bytes], option
         raise InputError(f"--workers must be at least 1, not {options.workers}.")
     with connected(options):
         ctx = DataContext.get_current()
-        saved = (ctx.execution_options.preserve_order, ctx.actor_task_retry_on_errors)
-        ctx.execution_options.preserve_order = True
-        ctx.actor_task_retry_on_errors = options.retry_errors
+        settings, remote_args = retry_settings(ctx, options)
+        saved = {name: getattr(ctx, name) for name in settings}
+        saved_order = ctx.execution_options.preserve_order
         try:
+            for name, value in settings.items():
+                setattr(ctx, name, value)
+            ctx.execution_options.preserve_order = True
             ds = ray.data.from_items([{"key": i, "payload": p} for i, p in enumerate(payloads)])
             ds = ds.map_batches(
                 ChunkActor, fn_constructor_args=(task,), batch_size=1, compute=ActorPoolStrategy(size=options.workers),
-                num_cpus=options.num_cpus, num_gpus=options.num_gpus or None,
-                max_restarts=options.max_retries, max_task_retries=options.max_retries,
+                num_cpus=options.num_cpus, num_gpus=options.num_gpus or None, **remote_args,
             )
             rows = ((row["key"], row["payload"]) for row in ds.iter_rows())
             yield from in_key_order(rows, len(payloads))
         finally:
-            ctx.execution_options.preserve_order, ctx.actor_task_retry_on_errors = saved
+            for name, value in saved.items():
+                setattr(ctx, name, value)
+            ctx.execution_options.preserve_order = saved_order
