@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..fileio import atomic_output
 from .distill import annotate_soft_targets, find_concner
 from .ray_runner import RayOptions, require_ray, run_chunks
-from .tagging import TagReport, chunked, report_path, worker_spec
+from .tagging import TagReport, chunked, load_in_worker, report_path, worker_spec
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +38,15 @@ class AnnotateTask:
     one-process numbering instead of restarting in every chunk.
     """
 
-    def __init__(self, teacher: str, lang: str, batch_size: int) -> None:
+    def __init__(self, teacher: str, lang: str, batch_size: int, gpu: bool = False) -> None:
         self.teacher = teacher
         self.lang = lang
         self.batch_size = batch_size
+        self.gpu = gpu
         self.nlp = None
 
     def setup(self) -> None:
-        import spacy
-
-        self.nlp = spacy.load(self.teacher)
+        self.nlp = load_in_worker(self.teacher, self.gpu)
 
     def __call__(self, payload: bytes) -> bytes:
         msg = srsly.msgpack_loads(payload)
@@ -90,7 +89,7 @@ def annotate_file_on_ray(
     n_in = len(texts) + sum(dropped.values())
     payloads = chunk_payloads(texts, batch_size)
     db = DocBin(store_user_data=True)
-    for result in run_chunks(AnnotateTask(worker_spec(teacher_spec), lang, batch_size), payloads, options):
+    for result in run_chunks(AnnotateTask(worker_spec(teacher_spec), lang, batch_size, gpu=options.num_gpus > 0), payloads, options):
         for doc in DocBin().from_bytes(result).get_docs(teacher.vocab):
             db.add(doc)
     if len(db) < len(texts):

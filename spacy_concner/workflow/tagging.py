@@ -138,6 +138,15 @@ def jsonl_line(record: Record, doc: Doc) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
+def load_in_worker(spec: str, gpu: bool) -> Language:
+    """``spacy.load`` in a worker; with ``gpu``, on the GPU Ray assigned to it (visible as device 0)."""
+    import spacy
+
+    if gpu:
+        spacy.require_gpu(0)
+    return spacy.load(spec)
+
+
 class TagTask:
     """Tags one chunk of texts in a worker: picklable, loads the pipeline once per process.
 
@@ -145,15 +154,14 @@ class TagTask:
     worker); the driver adds the line numbers.
     """
 
-    def __init__(self, model: str, batch_size: int) -> None:
+    def __init__(self, model: str, batch_size: int, gpu: bool = False) -> None:
         self.model = model
         self.batch_size = batch_size
+        self.gpu = gpu
         self.nlp = None
 
     def setup(self) -> None:
-        import spacy
-
-        self.nlp = spacy.load(self.model)
+        self.nlp = load_in_worker(self.model, self.gpu)
 
     def __call__(self, payload: bytes) -> bytes:
         texts = srsly.json_loads(payload)
@@ -187,7 +195,8 @@ def tag_on_ray(model: str, records: Sequence[Record], batch_size: int, options) 
 
     payloads = [srsly.json_dumps([r.text for r in chunk]).encode("utf8") for chunk in chunked(records, batch_size)]
     vocab = Vocab()
-    for result in run_chunks(TagTask(model, batch_size), payloads, options):
+    task = TagTask(model, batch_size, gpu=options.num_gpus > 0)
+    for result in run_chunks(task, payloads, options):
         yield from DocBin().from_bytes(result).get_docs(vocab)
 
 
