@@ -207,7 +207,7 @@ def annotate_command(
     langs: Optional[str] = typer.Option(None, "--langs", help="Languages for a {lang} pattern in --input"),
     batch_size: int = typer.Option(32, "--batch-size"),
     limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0: all)"),
-    ray: Optional[str] = typer.Option(None, "--ray", help="Run the teacher on Ray: local, auto or ray://HOST:PORT (pip install \"spacy-concner[ray]\")"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run the teacher on Ray: local, auto or ray://HOST:PORT (needs the ray extra)"),
     workers: int = typer.Option(1, "--workers", help="Teacher workers on Ray (more than 1 without --ray: a local Ray)"),
 ) -> None:
     """Label raw target-language text with the teacher's soft tag distributions (distillation)."""
@@ -275,7 +275,7 @@ def expand_encoder_command(
 
 # --- Batch tagging and the Ray scale-out (issue 25) ------------------------------------------------
 RAY_HELP = ("Run on Ray: local (start Ray here), auto (join the local cluster) or ray://HOST:PORT; needs "
-            "pip install \"spacy-concner[ray]\"")
+            "the ray extra of spacy-concner")
 WORKERS_HELP = "Pipeline workers on Ray (more than 1 without --ray: a local Ray)"
 
 
