@@ -219,7 +219,7 @@ def write_tagged(records: Sequence[Record], docs: Iterable[Doc], output: Union[s
                 n += 1
             db.to_disk(tmp)
         if n != len(records) or next(docs, None) is not None:
-            raise RuntimeError(f"{len(records)} sentences sent to the tagger but {n}+ came back")
+            raise RuntimeError(f"{len(records)} sentences sent to the tagger but a different number came back")
     return n
 
 
