@@ -86,8 +86,8 @@ def test_empty_text_file_is_an_error_not_an_empty_success(tmp_path, tiny_pipelin
     src.write_text("\n \n", encoding="utf-8")
     res = RUNNER.invoke(app, ["tag", str(tiny_pipeline), str(src), str(tmp_path / "out.spacy")])
     assert res.exit_code == 1
-    assert [l for l in res.output.splitlines() if l.startswith("Error:")] == [
-        f"Error: {src}: no sentence to tag (the file is empty or blank); pass text with one sentence per line, "
+    assert res.output.strip().splitlines() == [  # one line, as every CLI error (wasabi's fail icon)
+        f"✘ {src}: no sentence to tag (the file is empty or blank); pass text with one sentence per line, "
         'or JSONL with a "text" field.']
     assert not (tmp_path / "out.spacy").exists()
 
