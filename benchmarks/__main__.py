@@ -5,6 +5,7 @@ speed           training-step time and inference throughput against raw torch, i
 package         the packaged wheel: size, load time and throughput in a fresh virtual environment
 gpu-smoke       a short training and tagging run on a GPU (through the `device` machine when one is lent)
 lexicon-script  share of Latin-script entity words in lexicon translations against the target's own text
+tag-scaling     batch-tagging throughput in one process and on 1..N Ray workers (outputs checked equal)
 """
 import importlib
 import sys
@@ -14,7 +15,8 @@ from typing import List, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 COMMANDS = {"accuracy": "benchmarks.accuracy", "speed": "benchmarks.speed", "package": "benchmarks.package",
-            "gpu-smoke": "benchmarks.gpu_smoke", "lexicon-script": "benchmarks.lexicon_script"}
+            "gpu-smoke": "benchmarks.gpu_smoke", "lexicon-script": "benchmarks.lexicon_script",
+            "tag-scaling": "benchmarks.tag_scaling"}
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -7,7 +7,7 @@ started before the clock (a cluster is already running for a user of one); each 
 must equal the one-process output, or the script fails. One process runs torch with one thread, as
 each Ray worker does (one CPU per worker), so the ratio measures processes, not threads.
 
-    python benchmarks/tag_scaling.py --model training/distill/model-best --n 2000 --workers 1 2
+    python -m benchmarks tag-scaling --model training/distill/model-best --n 2000 --workers 1 2
 
 On a cluster, the same command the benchmark times runs as
 ``python -m spacy_concner tag MODEL corpus.txt tagged.spacy --ray ray://HEAD:10001 --workers 16``
@@ -44,7 +44,7 @@ def wikiann_sentences(lang: str, n: int) -> List[str]:
     return texts
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="Pipeline folder or package name")
     parser.add_argument("--lang", default="de")
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Ray worker counts to time")
     parser.add_argument("--output", type=Path, help="Write the results as JSON here too")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import ray
     import torch
