@@ -24,7 +24,8 @@ from seqeval.scheme import IOB2
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
-from spacy.training import Example
+from spacy.training import Example, biluo_to_iob
+from spacy.training.iob_utils import doc_to_biluo_tags
 from spacy.vocab import Vocab
 
 from ..errors import InputError, one_line
@@ -96,8 +97,8 @@ class Evaluation:
 
 
 def doc_to_iob(doc: Doc) -> List[str]:
-    """IOB2 tags of ``doc.ents`` (tokens without annotation count as ``O``)."""
-    return [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else "O" for t in doc]
+    """IOB2 tags of ``doc.ents`` (tokens without annotation count as ``O``), by spaCy's own conversions."""
+    return biluo_to_iob(doc_to_biluo_tags(doc, missing="O"))
 
 
 def seqeval_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], strict: bool = False) -> PRF:
