@@ -1,86 +1,33 @@
 """Command line: ``python -m spacy_concner COMMAND`` (also ``spacy-concner COMMAND``).
 
-Each command is a thin typer wrapper over a library function; the library never calls the CLI.
-Bad input the user can fix is an :class:`~spacy_concner.errors.InputError` from the library: the
-command ends with that message on one line and exit status 1. Anything else is a bug and keeps its
-traceback; ``--verbose`` shows the traceback of an InputError too.
+Each command is a thin typer wrapper over a library function; the library never calls the CLI. The app
+and its rule for errors (bad input: one line, exit 1; a bug: its traceback) are in :mod:`.cli_app`.
 """
-import functools
 import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import typer
-from wasabi import Printer, msg
-from wasabi.util import ICONS, locale_escape
+from wasabi import msg
 
-from .cli_args import default_system_name, expand_langs, parse_lang_pairs, parse_named, split_words
+from .cli_app import GPU_HELP, RAY_HELP, WORKERS_HELP, app, command, named_errors, reports_input_errors
+from .errors import InputError
+from .cli_args import default_system_name, expand_langs, parse_lang_pairs, parse_named, ray_options, split_words
 from .encoders.build import DTYPES
-from .errors import InputError, one_line
 from .translate.translate_train import IDENTICAL_POLICIES
 from .translate.projection import MARKER_STYLES
 
-HELP = """ConCNER cross-lingual NER for spaCy.
-
-The workflow, in order: prepare -> translate -> encoder -> train -> annotate -> export-encoder ->
-train -> evaluate -> expand-encoder -> package-meta -> (spacy package); project.yml runs it all
-with `python -m spacy project run all .`.
-"""
-
-app = typer.Typer(name="spacy-concner", help=HELP, no_args_is_help=True, add_completion=False,
-                  rich_markup_mode=None, pretty_exceptions_show_locals=False)
-
 # Choices typer checks and lists in --help; the values come from the library that takes them.
+InputFormat = Enum("InputFormat", {name: name for name in ("auto", "text", "jsonl")}, type=str)
+OutputFormat = Enum("OutputFormat", {name: name for name in ("auto", "spacy", "jsonl")}, type=str)
 Markers = Enum("Markers", {name: name for name in MARKER_STYLES}, type=str)
 Identical = Enum("Identical", {name: name for name in IDENTICAL_POLICIES}, type=str)
 DType = Enum("DType", {name: name for name in DTYPES}, type=str)
 
 
-class Vocabulary(str, Enum):
-    """What ``expand-encoder`` ships: the full vocabulary (fine-tuned rows written back) or the pruned one."""
-
-    full = "full"
-    pruned = "pruned"
-
-
-GPU_HELP = "GPU ID or -1 for CPU"
-# wasabi wraps pretty messages at 80 columns; an error stays on one line (one grep-able log line).
-_error_line = Printer(pretty=False)
-_options = {"verbose": False}
-
-
-@app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-V", help="Show the full traceback of every error, bad input included")) -> None:
-    _options["verbose"] = verbose  # the callback runs before every command: each invocation sets it afresh
-
-
-def _reports_input_errors(func: Callable) -> Callable:
-    """Run a command; an InputError (bad input) -> one line and exit status 1, unless --verbose."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except InputError as err:
-            if _options["verbose"]:
-                raise
-            _error_line.fail(locale_escape(f"{ICONS['fail']} {one_line(err)}"), exits=1)
-
-    return wrapper
-
-
-def command(name: str) -> Callable[[Callable], Callable]:
-    """Register a CLI command whose bad input ends in one line and exit status 1."""
-    return lambda func: app.command(name)(_reports_input_errors(func))
-
-
-def _named(spec: str, func: Callable, *args):
-    """Call ``func``; an InputError about a loaded pipeline gets the pipeline's name in front."""
-    try:
-        return func(*args)
-    except InputError as err:
-        raise InputError(f"{spec}: {err}") from None
+# what expand-encoder ships: the full vocabulary (fine-tuned rows written back) or the pruned one
+Vocabulary = Enum("Vocabulary", {name: name for name in ("full", "pruned")}, type=str)
 
 
 @command("prepare")
@@ -176,7 +123,7 @@ def encoder_command(
 
 
 @app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-@_reports_input_errors
+@reports_input_errors
 def train_command(
     ctx: typer.Context,
     config_path: Path = typer.Argument(..., help="spaCy training config (e.g. configs/concner.cfg)", exists=True,
@@ -210,8 +157,8 @@ def annotate_command(
     batch_size: int = typer.Option(32, "--batch-size", help="Sentences per batch"),
     limit: int = typer.Option(0, "--limit", help="Use only the first N sentences per language (0 for all)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
-    ray: Optional[str] = typer.Option(None, "--ray", help="Run the teacher on Ray: local, auto or ray://HOST:PORT (needs the ray extra)"),
-    workers: int = typer.Option(1, "--workers", help="Teacher workers on Ray (more than 1 without --ray: a local Ray)"),
+    ray: Optional[str] = typer.Option(None, "--ray", help=RAY_HELP),
+    workers: int = typer.Option(1, "--workers", help=WORKERS_HELP),
 ) -> None:
     """Label raw text with the teacher's soft tags.
 
@@ -222,6 +169,7 @@ def annotate_command(
 
     from .fileio import require_file
     from .loading import load_pipeline
+    from .workflow.annotate_ray import annotate_file_anywhere
     from .workflow.distill import find_concner
 
     pairs = parse_lang_pairs(expand_langs(inputs, langs, "--input"), "--input")
@@ -229,9 +177,10 @@ def annotate_command(
         require_file(path, "--input file")
     setup_gpu(gpu_id)
     nlp = load_pipeline(teacher, "teacher")
-    _named(teacher, find_concner, nlp)
+    named_errors(teacher, find_concner, nlp)
     for lang, path in pairs:
-        n = _annotate_one(nlp, teacher, path, output_dir / f"{lang}.spacy", lang, batch_size, limit, ray, workers)
+        n = annotate_file_anywhere(nlp, teacher, path, output_dir / f"{lang}.spacy", lang, ray_options(ray, workers),
+                                   batch_size=batch_size, limit=limit)
         msg.good(f"annotate {lang}: {n} sentences with soft targets -> {output_dir / f'{lang}.spacy'}")
 
 
@@ -248,7 +197,7 @@ def export_encoder_command(
     from .encoders.export import export_encoder
     from .loading import load_pipeline
 
-    out = _named(pipeline, export_encoder, load_pipeline(pipeline, "pipeline"), output_dir)
+    out = named_errors(pipeline, export_encoder, load_pipeline(pipeline, "pipeline"), output_dir)
     msg.good(f"export-encoder: {pipeline} -> {out}")
 
 
@@ -304,7 +253,7 @@ def expand_encoder_command(
 
     files = split_words(unseen)
     texts = read_texts(files) if files else []
-    info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary is Vocabulary.pruned, unseen_texts=texts)
+    info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary == Vocabulary.pruned, unseen_texts=texts)
     msg.good(f"expand-encoder: {pipeline} -> {output}", describe_vocabulary(info))
 
 
@@ -328,36 +277,6 @@ def package_meta_command(
 
 
 # --- Batch tagging and the Ray scale-out (issue 25) ------------------------------------------------
-RAY_HELP = ("Run on Ray: local (start Ray here), auto (join the local cluster) or ray://HOST:PORT; needs "
-            "the ray extra of spacy-concner")
-WORKERS_HELP = "Pipeline workers on Ray (more than 1 without --ray: a local Ray)"
-InputFormat = Enum("InputFormat", {name: name for name in ("auto", "text", "jsonl")}, type=str)
-OutputFormat = Enum("OutputFormat", {name: name for name in ("auto", "spacy", "jsonl")}, type=str)
-
-
-def _ray_options(ray: Optional[str], workers: int, num_gpus: float = 0.0):
-    """None (one process) unless ``--ray ADDRESS`` or ``--workers N`` > 1 (a local Ray) asks for Ray."""
-    if ray is None and workers <= 1 and not num_gpus:
-        return None
-    if workers < 1:
-        raise typer.BadParameter(f"--workers must be at least 1, not {workers}")
-    from .workflow.ray_runner import RayOptions
-
-    return RayOptions(address=ray, workers=workers, num_gpus=num_gpus)
-
-
-def _annotate_one(nlp, teacher: str, path: str, output: Path, lang: str, batch_size: int, limit: int,
-                  ray: Optional[str], workers: int) -> int:
-    """One language of ``annotate``: in this process, or on Ray workers (with a report beside the output)."""
-    options = _ray_options(ray, workers)
-    if options is None:
-        from .workflow.distill import annotate_file
-
-        return annotate_file(nlp, path, output, lang, batch_size=batch_size, limit=limit)
-    from .workflow.annotate_ray import annotate_file_on_ray
-
-    return annotate_file_on_ray(nlp, teacher, path, output, lang, options, batch_size=batch_size,
-                                limit=limit).documents_out
 
 
 @command("tag")
@@ -380,7 +299,7 @@ def tag_command(
     from .workflow.tagging import report_path, tag_file
 
     report = tag_file(model, input_path, output, batch_size, input_format.value, output_format.value,
-                      _ray_options(ray, workers, num_gpus), load=lambda: load_pipeline(model, "pipeline"))
+                      ray_options(ray, workers, num_gpus), load=lambda: load_pipeline(model, "pipeline"))
     dropped = ", ".join(f"{n} {why}" for why, n in report.dropped.items()) or "none"
     msg.good(f"tag: {report.documents_in} documents in, {report.documents_out} out (dropped: {dropped}) "
                f"on {report.engine} x{report.workers} in {report.seconds:.1f} s -> {output} ({report_path(output)})")

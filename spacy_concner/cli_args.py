@@ -67,3 +67,14 @@ def default_system_name(spec: str) -> str:
     """``training/concner/model-best`` -> ``concner``; an installed package keeps its name."""
     path = Path(spec)
     return path.parent.name if path.name in ("model-best", "model-last") and path.parent.name else path.name
+
+
+def ray_options(ray: Optional[str], workers: int, num_gpus: float = 0.0):
+    """None (one process) unless ``--ray ADDRESS`` or ``--workers N`` > 1 (a local Ray) asks for Ray."""
+    if ray is None and workers <= 1 and not num_gpus:
+        return None
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, not {workers}")
+    from .workflow.ray_runner import RayOptions
+
+    return RayOptions(address=ray, workers=workers, num_gpus=num_gpus)

@@ -106,3 +106,15 @@ def annotate_file_on_ray(
     )
     report.write(report_path(output_path))
     return report
+
+
+def annotate_file_anywhere(nlp: Language, teacher: str, path: Union[str, Path], output: Path, lang: str,
+                           options: "RayOptions | None", batch_size: int = 32, limit: int = 0) -> int:
+    """One language of ``annotate``: in this process (``options`` None), or on Ray workers with a report beside
+    the output; the soft targets are the same either way."""
+    if options is None:
+        from .distill import annotate_file
+
+        return annotate_file(nlp, path, output, lang, batch_size=batch_size, limit=limit)
+    return annotate_file_on_ray(nlp, teacher, path, output, lang, options, batch_size=batch_size,
+                                limit=limit).documents_out
