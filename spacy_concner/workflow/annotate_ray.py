@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..fileio import atomic_output
 from .distill import annotate_soft_targets, find_concner
 from .ray_runner import RayOptions, require_ray, run_chunks
-from .tagging import TagReport, chunked, load_in_worker, report_path, worker_spec
+from .tagging import PipelineTask, TagReport, chunked, report_path, worker_spec
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def default_id_prefix(lang: str) -> str:
     return f"{lang}-raw"  # what annotate_soft_targets uses when given no id_prefix
 
 
-class AnnotateTask:
+class AnnotateTask(PipelineTask):
     """Soft-labels one chunk in a worker: ``{"start": n, "docs": DocBin bytes}`` -> DocBin bytes.
 
     ``start`` is the number of non-empty sentences before the chunk, so pair ids continue the
@@ -39,14 +39,8 @@ class AnnotateTask:
     """
 
     def __init__(self, teacher: str, lang: str, batch_size: int, gpu: bool = False) -> None:
-        self.teacher = teacher
+        super().__init__(teacher, batch_size, gpu)
         self.lang = lang
-        self.batch_size = batch_size
-        self.gpu = gpu
-        self.nlp = None
-
-    def setup(self) -> None:
-        self.nlp = load_in_worker(self.teacher, self.gpu)
 
     def __call__(self, payload: bytes) -> bytes:
         msg = srsly.msgpack_loads(payload)

@@ -147,12 +147,8 @@ def load_in_worker(spec: str, gpu: bool) -> Language:
     return spacy.load(spec)
 
 
-class TagTask:
-    """Tags one chunk of texts in a worker: picklable, loads the pipeline once per process.
-
-    Docs travel back as DocBin bytes without ``user_data`` (the transformer output stays in the
-    worker); the driver adds the line numbers.
-    """
+class PipelineTask:
+    """One chunk's work in a worker: picklable, loads the pipeline once per process (``setup``)."""
 
     def __init__(self, model: str, batch_size: int, gpu: bool = False) -> None:
         self.model = model
@@ -162,6 +158,11 @@ class TagTask:
 
     def setup(self) -> None:
         self.nlp = load_in_worker(self.model, self.gpu)
+
+
+class TagTask(PipelineTask):
+    """Tags one chunk of texts. Docs travel back as DocBin bytes without ``user_data`` (the transformer
+    output stays in the worker); the driver adds the line numbers."""
 
     def __call__(self, payload: bytes) -> bytes:
         texts = srsly.json_loads(payload)
