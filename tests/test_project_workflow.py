@@ -76,8 +76,9 @@ def test_workflow_runs_then_skips(tiny_bert, tmp_path):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, project / name)
     cmd = [sys.executable, "-m", "spacy", "project", "run", "online", str(project),
-           "--vars.transformer", str(tiny_bert), "--vars.train_steps", "4", "--vars.distill_steps", "4",
-           "--vars.eval_frequency", "2", "--vars.warmup_steps", "1", "--vars.target_langs", "de es",
+           "--vars.transformer", str(tiny_bert), "--vars.train_steps", "4", "--vars.evals", "2",
+           "--vars.freeze_embeddings", "false",  # a tiny random BERT must train its embeddings
+           "--vars.target_langs", "de es",
            "--vars.translate_targets", "de:lexicon es:apertium"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=project)
@@ -110,8 +111,8 @@ def _custom_domain_run_in_the_same_checkout(project: Path, tiny_bert: Path, env)
     run (target es, labels PRODUCT/COMPANY) must neither fail on them nor learn from them. Only the
     steps that read those folders run, with two training steps."""
     assert _labels(project / "training/distill/model-best") == ["LOC", "ORG", "PER"]
-    custom = ["--vars.transformer", str(tiny_bert), "--vars.train_steps", "2", "--vars.distill_steps", "2",
-              "--vars.eval_frequency", "2", "--vars.warmup_steps", "1",
+    custom = ["--vars.transformer", str(tiny_bert), "--vars.train_steps", "2", "--vars.evals", "2",
+              "--vars.freeze_embeddings", "false",
               "--vars.source_train", "examples/custom_domain/train.iob", "--vars.source_dev", "examples/custom_domain/dev.iob",
               "--vars.labels", "PRODUCT,COMPANY", "--vars.target_langs", "es", "--vars.translate_targets", "es:apertium",
               "--vars.target_test", "examples/custom_domain/{lang}/test.iob",
