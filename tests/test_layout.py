@@ -1,4 +1,4 @@
-"""The package's layout rules (README, "Where things are"), checked by reading the source, so they cannot drift.
+"""The package's layout rules (docs/spacy-pieces.md, "Where things are"), checked by reading the source, so they cannot drift.
 
 - ``ml/`` and ``pipeline/`` (what ``spacy.load`` runs) import nothing from ``translate/``,
   ``encoders/`` or ``workflow/`` (the tooling around them);

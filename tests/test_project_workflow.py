@@ -1,5 +1,5 @@
 """`spacy project run` end to end on the sample corpus (tiny BERT, a few steps), then again:
-the second run must skip every finished step; then the README's custom-domain run in the same
+the second run must skip every finished step; then docs/custom-domain.md's run in the same
 checkout (other targets, data and labels) must read only its own files. Uses the `online`
 workflow (no encoder build) with the tiny local transformer, so it needs the offline MT engines
 but no download."""
