@@ -71,17 +71,21 @@ def translate_command(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Sentences per engine call (default: the engine's)"),
     identical: Identical = typer.Option(Identical.keep, "--identical", help="Keep or drop translations word for word equal to their source (counted either way)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+    ray: Optional[str] = typer.Option(None, "--ray", help=RAY_HELP),
+    workers: int = typer.Option(1, "--workers", help="Translation workers on Ray, each with its own engine (more than 1 without --ray: a local Ray)"),
 ) -> None:
     """Translate labelled sentences and project their entities.
 
     Entities are wrapped in markers before translation and found again after it; sentences
     whose markers break are dropped and counted (translate-train).
     """
-    from .translate.translate_train import make_targets, parse_options, translate
+    from .translate.translate_train import make_targets, parse_options
+    from .workflow.translate_ray import translate_anywhere
 
     targets = make_targets(split_words(target), parse_options(split_words(option)))
-    translate(source, output_dir, targets, src_lang=src_lang, markers=markers.value if markers else None,
-              batch_size=batch_size, progress=progress, identical=identical.value)
+    translate_anywhere(source, output_dir, targets, ray_options(ray, workers), src_lang=src_lang,
+                       markers=markers.value if markers else None, batch_size=batch_size, progress=progress,
+                       identical=identical.value)
 
 
 @command("encoder")

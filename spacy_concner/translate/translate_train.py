@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.tokens import Doc
@@ -174,6 +174,12 @@ def translate_docs(
     return kept, report
 
 
+#: ``(docs, translator, target, src_lang, markers, batch_size, progress, identical) -> (kept, report)``:
+#: what :func:`translate_docs` returns for ``docs``, however it is computed.
+TranslateTarget = Callable[[Sequence[Doc], Translator, Target, str, Optional[str], Optional[int], bool, str],
+                           Tuple[List[Doc], TranslationReport]]
+
+
 def translate(
     source: Union[str, Path],
     output_dir: Union[str, Path],
@@ -184,12 +190,16 @@ def translate(
     progress: bool = True,
     limit: Optional[int] = None,
     identical: str = "keep",
+    translate_target: Optional[TranslateTarget] = None,
 ) -> Dict[str, TranslationReport]:
     """Write ``{lang}.spacy`` and ``{lang}.report.json`` into ``output_dir`` for every target.
 
     ``src_lang`` defaults to the language stored in the source Docs (it must be one).
     ``identical``: "keep" or "drop" translations word for word equal to their source (see
     :func:`translate_docs`). Prints one summary line per language (wasabi).
+    ``translate_target`` translates one target's Docs with the translator built here (default: in
+    this process); :mod:`spacy_concner.workflow.translate_ray` passes one that shards them over Ray
+    workers, so the checks, the outputs and the reports stay this function's.
     """
     check_identical_policy(identical)
     docs = load_source(source)
@@ -211,7 +221,10 @@ def translate(
     reports: Dict[str, TranslationReport] = {}
     for target in targets:
         translator = get_translator(target.engine, src_lang, target.lang, **target.options)
-        kept, report = translate_docs(docs, translator, target.lang, src_lang, markers, batch_size, progress, identical)
+        if translate_target is None:
+            kept, report = translate_docs(docs, translator, target.lang, src_lang, markers, batch_size, progress, identical)
+        else:
+            kept, report = translate_target(docs, translator, target, src_lang, markers, batch_size, progress, identical)
         write_docbin(kept, out_dir / f"{target.lang}.spacy")
         write_json(out_dir / f"{target.lang}.report.json", {**report.to_dict(), "source": str(source)})
         msg.good(report.summary())
