@@ -70,3 +70,10 @@ def test_train_runs_the_planned_steps(tmp_path, tiny_bert, corpus_docbins):
     assert [r["step"] for r in rows] == [0, budget.eval_frequency, budget.steps]
     assert json.loads((tmp_path / "out" / "budget.json").read_text())["steps"] == budget.steps
     assert (tmp_path / "out" / "model-best" / "meta.json").exists()
+
+
+def test_fixed_steps_need_no_batch_size_in_words(tiny_bert, corpus_docbins):
+    """--steps is the way out that the batch-size error names, so it must work with any batcher."""
+    overrides = {**_overrides(tiny_bert, corpus_docbins, []), "training.batcher.unit": "examples"}
+    budget = plan_budget(ROOT / "configs" / "concner.cfg", overrides, passes=2, evals=4, steps=10)
+    assert (budget.steps, budget.eval_frequency, budget.words) == (12, 3, 0)

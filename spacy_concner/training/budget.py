@@ -91,8 +91,9 @@ def count_training_words(config: Config) -> int:
 
 def plan_budget(config_path: Union[str, Path], overrides: Dict[str, Any], passes: float, evals: int,
                 steps: int = 0) -> Budget:
-    """The budget of ``spacy train CONFIG`` with ``overrides``: ``passes`` over its training data."""
+    """The budget of ``spacy train CONFIG`` with ``overrides``: ``passes`` over its training data, or exactly
+    ``steps`` steps (then neither the words nor the batch size matter)."""
+    if steps > 0:
+        return plan_steps(passes, 0, 0, evals, steps)
     config = load_config(config_path, overrides=overrides, interpolate=False)
-    size = batch_words(config)
-    words = count_training_words(config) if steps <= 0 else 0
-    return plan_steps(passes, words, size, evals, steps)
+    return plan_steps(passes, count_training_words(config), batch_words(config), evals)

@@ -19,8 +19,10 @@ def train(config_path: Union[str, Path], output_path: Union[str, Path], *, passe
     ``evals`` times; the model-best/model-last folders land in ``output_path`` as with ``spacy train``."""
     overrides = dict(overrides or {})
     budget = plan_budget(config_path, overrides, passes, evals, steps)
-    msg.info(f"Budget: {budget.steps} steps ({budget.passes:g} passes over {budget.words} words, batches of "
-             f"{budget.batch_words}), evaluated every {budget.eval_frequency}, warm-up {budget.warmup_steps}")
+    planned = (f"{budget.passes:g} passes over {budget.words} words, batches of {budget.batch_words}"
+               if budget.words else "fixed by --steps")
+    msg.info(f"Budget: {budget.steps} steps ({planned}), evaluated every {budget.eval_frequency}, "
+             f"warm-up {budget.warmup_steps}")
     output_path = Path(output_path)
     output_path.mkdir(parents=True, exist_ok=True)
     srsly.write_json(output_path / "budget.json", budget.to_dict())
