@@ -10,8 +10,8 @@ The control: the teacher trained for as many steps as teacher and student togeth
 the project's ``train-concner`` with ``--vars.train_steps``), so that "the student beats its teacher" is not
 bought with steps.
 
-    python benchmarks/accuracy.py --dataset wikiann --seeds 0 1 2 3 4 --runs /work/bench-runs/wikiann
-    python benchmarks/accuracy.py --dataset wikiann --runs /work/bench-runs/wikiann --report-only
+    python -m benchmarks accuracy --dataset wikiann --seeds 0 1 2 3 4 --runs /work/bench-runs/wikiann
+    python -m benchmarks accuracy --dataset wikiann --runs /work/bench-runs/wikiann --report-only
 
 Two processes may share the 2 cores with ``--threads 1`` each, on different seeds (the runs of one seed are
 paired in the report, so they are made on one machine; each records where it ran).
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import srsly  # noqa: E402
 
-from benchmarks.accuracy_report import CONTROL, write_report  # noqa: E402
+from benchmarks.accuracy_report import CONTROL, CONTROL_COMMAND, write_report  # noqa: E402
 from benchmarks.record import check_pins, code_record, machine_record  # noqa: E402
 
 DATASETS: Dict[str, Dict[str, Any]] = {
@@ -136,20 +136,23 @@ def run_seed(args: argparse.Namespace, seed: int) -> None:
         log(f"seed {seed}: {command}")
         seconds = run_command(run_dir, command, variables, args.threads)
         if seconds is not None:  # a skipped command (nothing changed) keeps the record of when it ran
-            record["commands"][command] = {"seconds": round(seconds, 1), "code": code_record(ROOT),
-                                           "machine": machine_record()}
+            record["commands"][command] = ran(seconds)
             srsly.write_json(record_path, record)
     control_dir = args.runs / f"seed{seed}-equal"
     make_project(control_dir, share_from=run_dir)
     steps = sum(srsly.read_json(run_dir / "training" / d / "budget.json")["steps"] for d in ("concner", "distill"))
     log(f"seed {seed}: the equal-compute teacher ({steps} steps)")
     seconds = run_command(control_dir, "train-concner", {**variables, "train_steps": steps}, args.threads)
-    if seconds is None:
-        return
-    evaluate_control(control_dir, run_dir, preset["langs"], args.threads)
-    record["commands"]["train-concner (equal compute)"] = {"seconds": round(seconds, 1), "steps": steps,
-                                                           "code": code_record(ROOT), "machine": machine_record()}
-    srsly.write_json(record_path, record)
+    if seconds is not None:
+        record["commands"][CONTROL_COMMAND] = {**ran(seconds), "steps": steps}
+        srsly.write_json(record_path, record)
+    if not (control_dir / "metrics" / "evaluation.json").exists():  # also after a stop between train and evaluate
+        evaluate_control(control_dir, run_dir, preset["langs"], args.threads)
+
+
+def ran(seconds: float) -> Dict[str, Any]:
+    """What record.json keeps of a command that ran: how long, at which commit, on which machine and software."""
+    return {"seconds": round(seconds, 1), "code": code_record(ROOT), "machine": machine_record()}
 
 
 def evaluate_control(control_dir: Path, run_dir: Path, langs: Sequence[str], threads: int) -> None:
@@ -189,8 +192,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             srsly.write_json(subsets / "sizes.json", write_subsets(preset, args.data, subsets))
         for seed in args.seeds:
             run_seed(args, seed)
-    write_report(args.dataset, preset, args.runs, args.out, " ".join(["python benchmarks/accuracy.py",
-                                                                       *(argv or sys.argv[1:])]))
+    command = ["python -m benchmarks accuracy", *(sys.argv[1:] if argv is None else argv)]
+    write_report(args.dataset, preset, args.runs, args.out, " ".join(command))
 
 
 if __name__ == "__main__":

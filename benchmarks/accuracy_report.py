@@ -13,10 +13,12 @@ from wasabi import MarkdownRenderer
 from benchmarks.stats import convergence, dev_curve, paired
 from spacy_concner.workflow.report import Bars, bar_chart
 
-# the workflow's systems and their folders under training/, and the equal-compute control
-SYSTEMS = {"source-only": "src", "source+translations": "src_trans", "concner": "concner",
-           "concner+distill": "distill"}
+# each system of the workflow: the project command that trains it (its key in record.json) and its folder under
+# training/; the equal-compute control is the teacher's command and folder in the seed's "-equal" copy
+SYSTEMS = {"source-only": ("train-src", "src"), "source+translations": ("train-src-trans", "src_trans"),
+           "concner": ("train-concner", "concner"), "concner+distill": ("distill", "distill")}
 CONTROL = "concner (equal compute)"
+CONTROL_COMMAND = "train-concner (equal compute)"
 
 BASELINES = ["source-only", "source+translations"]
 STUDENT, TEACHER = "concner+distill", "concner"
@@ -34,43 +36,38 @@ def seed_runs(seed_dir: Path) -> List[Dict[str, Any]]:
     record = srsly.read_json(seed_dir / "record.json")
     seed = record["seed"]
     rows = []
-    folders = {**{s: seed_dir / "training" / d for s, d in SYSTEMS.items()}, CONTROL: control_dir / "training" / "concner"}
+    trained = {**{s: (c, seed_dir / "training" / d) for s, (c, d) in SYSTEMS.items()},
+               CONTROL: (CONTROL_COMMAND, control_dir / "training" / "concner")}
     for path in evals:
         ev = srsly.read_json(path)
         for system, by_lang in ev["results"].items():
-            budget = srsly.read_json(folders[system] / "budget.json")
-            command = "train-concner (equal compute)" if system == CONTROL else None
+            command, folder = trained[system]
+            budget = srsly.read_json(folder / "budget.json")
             rows.append({
                 "system": system, "seed": seed, "budget": budget,
-                "dev_en": convergence(dev_curve(folders[system] / "train_log.jsonl"), budget["steps"]),
+                "dev_en": convergence(dev_curve(folder / "train_log.jsonl"), budget["steps"]),
                 "f1": {lang: r["seqeval"]["f1"] for lang, r in by_lang.items()},
                 "f1_strict": {lang: r["seqeval_strict"]["f1"] for lang, r in by_lang.items()},
                 "encoder": ev.get("encoder"),
-                "recorded": record["commands"].get(command) if command else _trained_by(record, system),
+                "recorded": record["commands"].get(command),
             })
     return rows
-
-
-def _trained_by(record: Dict[str, Any], system: str) -> Optional[Dict[str, Any]]:
-    command = {"source-only": "train-src", "source+translations": "train-src-trans", "concner": "train-concner",
-               "concner+distill": "distill"}[system]
-    return record["commands"].get(command)
 
 
 def mean_f1(row: Dict[str, Any], langs: List[str]) -> float:
     return 100 * statistics.fmean(row["f1"][lang] for lang in langs)
 
 
-def build_report(  # F1 in points (%) from here on
-title: str, langs: List[str], focus: List[str], rows: List[Dict[str, Any]], command: str
+def build_report(title: str, langs: List[str], focus: List[str], rows: List[Dict[str, Any]], command: str
                  ) -> Dict[str, Any]:
-    columns = {**{lang: [lang] for lang in langs}, "/".join(focus) + " mean": focus}
+    """Table, paired comparisons and target over the seeds' rows; F1 in points (%) from here on."""
+    focus_col = "/".join(focus) + " mean"
+    columns = {**{lang: [lang] for lang in langs}, focus_col: focus}
     systems = [s for s in [*SYSTEMS, CONTROL] if any(r["system"] == s for r in rows)]
     by = {(r["system"], r["seed"]): r for r in rows}
     seeds = sorted({r["seed"] for r in rows})
     table = {s: {c: _mean_std([mean_f1(by[s, n], ls) for n in seeds if (s, n) in by]) for c, ls in columns.items()}
              for s in systems}
-    focus_col = "/".join(focus) + " mean"
     better = max(BASELINES, key=lambda b: table.get(b, {}).get(focus_col, {}).get("mean", float("-inf")))
     comparisons = []
     for ours, base in COMPARE:

@@ -130,3 +130,35 @@ def test_runs_refuse_software_other_than_the_pinned(tmp_path):
     bad.write_text("spacy==0.0.1\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="spacy"):
         check_pins(bad)
+
+
+def test_the_report_reads_what_the_workflow_and_the_runner_wrote(tmp_path):
+    """seed_runs/write_report on the files of a finished seed: each row gets its own budget, dev curve and the
+    record of the command that trained it (the control's included)."""
+    from benchmarks.accuracy_report import CONTROL_COMMAND, write_report
+
+    seed_dir, control_dir = tmp_path / "seed0", tmp_path / "seed0-equal"
+    record = {"seed": 0, "commands": {}}
+
+    def system(folder, command, name, f1, steps):
+        folder.mkdir(parents=True)
+        srsly.write_json(folder / "budget.json", {"steps": steps})
+        (folder / "train_log.jsonl").write_text("\n".join(
+            f'{{"step": {s}, "scores": {{"ents_f": {v}}}, "score": {v / 100}}}' for s, v in ((0, 5.0), (steps, 70.0))))
+        record["commands"][command] = {"code": {"commit": command}, "machine": {"cpu": "x"}}
+        return name, {"de": {"seqeval": {"f1": f1}, "seqeval_strict": {"f1": f1}}}
+
+    results = dict(system(seed_dir / "training" / d, c, s, 0.6, 10 * (i + 1))
+                   for i, (s, (c, d)) in enumerate(SYSTEMS.items()))
+    for folder in (seed_dir, control_dir):
+        (folder / "metrics").mkdir(parents=True)
+    srsly.write_json(seed_dir / "metrics" / "evaluation.json", {"results": results, "encoder": "e"})
+    name, by_lang = system(control_dir / "training" / "concner", CONTROL_COMMAND, CONTROL, 0.5, 99)
+    srsly.write_json(control_dir / "metrics" / "evaluation.json", {"results": {name: by_lang}, "encoder": "e"})
+    srsly.write_json(seed_dir / "record.json", record)
+    preset = {**accuracy.DATASETS["wikiann"], "langs": ["de"], "focus": ["de"]}
+    write_report("wikiann", preset, tmp_path, tmp_path / "out", "cmd")
+    rows = {r["system"]: r for r in srsly.read_json(tmp_path / "out" / "accuracy.json")["runs"]}
+    assert {s: r["recorded"]["code"]["commit"] for s, r in rows.items()} == {
+        **{s: c for s, (c, _) in SYSTEMS.items()}, CONTROL: CONTROL_COMMAND}
+    assert rows[CONTROL]["budget"]["steps"] == 99 and rows["concner"]["dev_en"]["selected_step"] == 30
