@@ -55,6 +55,18 @@ def cpu_has_native_bfloat16() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def quantize_linear_int8(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` with every ``nn.Linear`` replaced, in place, by torch's dynamic int8 Linear
+    (``torch.ao.quantization.quantize_dynamic``). torch marks ``torch.ao.quantization`` deprecated in
+    favour of the separate torchao package (not installed, and paired to torch releases) but ships it
+    in every release ``TESTED`` names; its deprecation warnings are silenced here, the one caller."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*(torch\.ao\.quantization|quantize_per).*deprecated")
+        return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+
+
 # ---- thinc's PyTorchShim -------------------------------------------------------------------------
 def shim_module(shim: Any) -> torch.nn.Module:
     """The torch module a thinc ``PyTorchShim`` wraps (``shim._model``)."""
@@ -94,8 +106,8 @@ def hf_shim(model: Any) -> Any:
 
 
 def replace_shim_class(model: Any, cls: type) -> None:
-    """Make a built ``TransformerModel``'s shim an instance of ``cls``, a subclass of its class that
-    adds no state: spacy-transformers builds the shim inside ``TransformerModel``'s init with no hook
+    """Make a built ``TransformerModel``'s shim an instance of ``cls``, a subclass of its class whose
+    own state is plain attributes with class defaults (set after the swap): spacy-transformers builds the shim inside ``TransformerModel``'s init with no hook
     to pass another class, so the live object's ``__class__`` is swapped."""
     shim = hf_shim(model)
     if not issubclass(cls, type(shim)):

@@ -58,15 +58,15 @@ def test_shim_internals_and_the_copied_finish_update():
 
 
 def test_replace_shim_class_refuses_an_unrelated_class(tiny_bert):
-    from spacy_concner.ml.transformer import LengthSortedHFShim, create_transformer_model
+    from spacy_concner.ml.transformer import ConCNERShim, create_transformer_model
     from spacy_transformers.span_getters import configure_strided_spans
 
     model = create_transformer_model(str(tiny_bert), configure_strided_spans(64, 48), sort_by_length=False)
     assert type(compat.hf_shim(model)).__name__ == "HFShim"
     with pytest.raises(TypeError, match="not a subclass"):
         compat.replace_shim_class(model, PyTorchShim)
-    compat.replace_shim_class(model, LengthSortedHFShim)
-    assert type(compat.hf_shim(model)) is LengthSortedHFShim
+    compat.replace_shim_class(model, ConCNERShim)
+    assert type(compat.hf_shim(model)) is ConCNERShim
 
 
 def test_in_spacy_transformers_tokenize_reads_the_call_stack():

@@ -7,7 +7,7 @@ import pytest
 import spacy
 import torch
 
-from spacy_concner.ml.transformer import LengthSortedHFShim, length_chunks
+from spacy_concner.ml.transformer import ConCNERShim, length_chunks
 from spacy_concner.training.callbacks import hf_models
 
 from test_component import make_nlp, paired_examples  # noqa: F401  (fixture)
@@ -71,8 +71,8 @@ def _pair(tiny_bert, paired_examples):
 def test_sorted_prediction_matches_one_padded_call(tiny_bert, paired_examples):
     on, off = _pair(tiny_bert, paired_examples)
     shim_on = on.get_pipe("transformer").model.layers[0].shims[0]
-    assert isinstance(shim_on, LengthSortedHFShim)
-    assert not isinstance(off.get_pipe("transformer").model.layers[0].shims[0], LengthSortedHFShim)
+    assert isinstance(shim_on, ConCNERShim)
+    assert not isinstance(off.get_pipe("transformer").model.layers[0].shims[0], ConCNERShim)
     calls = []
     hf = hf_models(on, "transformer")[0]
     hook = hf.register_forward_hook(lambda m, args, kwargs, out: calls.append(kwargs["input_ids"].shape),
@@ -110,9 +110,9 @@ def test_setting_survives_save_and_load(tiny_bert, paired_examples, tmp_path):
     on.to_disk(tmp_path / "on")
     off.to_disk(tmp_path / "off")
     shim = spacy.load(tmp_path / "on").get_pipe("transformer").model.layers[0].shims[0]
-    assert isinstance(shim, LengthSortedHFShim)
+    assert isinstance(shim, ConCNERShim)
     shim = spacy.load(tmp_path / "off").get_pipe("transformer").model.layers[0].shims[0]
-    assert not isinstance(shim, LengthSortedHFShim)
+    assert not isinstance(shim, ConCNERShim)
 
 
 def test_unpadded_batch_runs_in_one_call(tiny_bert, paired_examples):

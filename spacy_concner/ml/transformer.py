@@ -16,8 +16,11 @@ the work is done:
 - **No train/eval walk per batch.** thinc's ``PyTorchShim.predict`` switches every submodule to
   eval mode and back to train mode on each call; here the model is left in eval mode after
   predicting (``begin_update`` switches it to train mode before every training step, as it always did).
+
+And two inference levers, off by default: ``inference_dtype`` (bfloat16/float16 autocast) and
+``quantize`` ("int8" Linear layers), see ml/precision.py.
 """
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from spacy.util import registry
@@ -25,7 +28,8 @@ from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 from thinc.api import ArgsKwargs
 
-from ..compat import replace_shim_class, set_shim_module, shim_mixed_precision, shim_module
+from ..compat import hf_shim, replace_shim_class, set_shim_module, shim_mixed_precision, shim_module
+from .precision import check_inference_levers, float32_outputs, inference_autocast_dtype, quantized_for
 
 # Fixed cost of one more forward call, in padded word-piece slots: the per-call overhead of a
 # 12-layer encoder (~2 ms of Python and kernel set-up on one CPU thread) plus the lower efficiency of
@@ -55,21 +59,45 @@ def length_chunks(lengths: List[int], call_cost: int = CALL_COST_SLOTS) -> List[
     return chunks[::-1]
 
 
-class LengthSortedHFShim(HFShim):
-    """HFShim that runs each batch in length-sorted, trimmed chunks (see module doc)."""
+class ConCNERShim(HFShim):
+    """HFShim that predicts in length-sorted, trimmed chunks (see module doc) at the configured
+    inference precision (ml/precision.py). The settings are attributes set by
+    :func:`create_transformer_model`; the int8 copy is made at the first prediction after the
+    weights changed (a training step or loading other weights)."""
+
+    sort_by_length: bool = True
+    inference_dtype: str = "float32"
+    quantize: Optional[str] = None
+    _int8: Optional[Tuple[torch.nn.Module, Optional[torch.nn.Module]]] = None
 
     def predict(self, inputs: ArgsKwargs) -> Any:
         model = shim_module(self)
         if model.training:
             model.eval()
-        with torch.no_grad(), torch.autocast(device_type="cuda", enabled=shim_mixed_precision(self)):
-            return _call(model, inputs)
+        runner = self._int8_model(model) if self.quantize else None
+        device = next(model.parameters()).device
+        dtype = inference_autocast_dtype(self.inference_dtype, device)
+        with torch.no_grad():
+            if dtype is None:  # float32, or float16 on CUDA where the shim's mixed_precision says so
+                with torch.autocast(device_type="cuda", enabled=shim_mixed_precision(self)):
+                    return self._forward(runner or model, inputs)
+            with torch.autocast(device_type=device.type, dtype=dtype):
+                return float32_outputs(self._forward(runner or model, inputs))
+
+    def _forward(self, model: torch.nn.Module, inputs: ArgsKwargs) -> Any:
+        return _call(model, inputs) if self.sort_by_length else model(*inputs.args, **inputs.kwargs)
+
+    def _int8_model(self, model: torch.nn.Module) -> Optional[torch.nn.Module]:
+        if self._int8 is None or self._int8[0] is not model:
+            self._int8 = (model, quantized_for(model))
+        return self._int8[1]
 
     def begin_update(self, inputs: ArgsKwargs):
         """thinc's own ``begin_update`` (train mode, gradient scaling, backprop), with the model's
         forward replaced by the chunked call for its duration."""
+        self._int8 = None  # the weights are about to change
         model = shim_module(self)
-        if not _sortable(model, inputs):
+        if not self.sort_by_length or not _sortable(model, inputs):
             return super().begin_update(inputs)
         set_shim_module(self, _ChunkedCall(model))
         try:
@@ -147,13 +175,21 @@ def create_transformer_model(
     mixed_precision: bool = False,
     grad_scaler_config: dict = {},
     sort_by_length: bool = True,
+    inference_dtype: str = "float32",
+    quantize: Optional[str] = None,
 ) -> TransformerModel:
     """spacy-transformers' ``TransformerModel.v3`` (same arguments), run in length-sorted chunks.
 
     sort_by_length: False gives TransformerModel.v3 exactly (one padded call per batch).
+    inference_dtype: "float32", "bfloat16", "float16" or "auto" (bfloat16 where the hardware has
+        it): the precision of predictions; training is unaffected (ml/precision.py).
+    quantize: null or "int8": predict with int8 Linear layers (CPU; ml/precision.py).
     """
+    check_inference_levers(inference_dtype, quantize)
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision,
                              grad_scaler_config)
-    if sort_by_length:
-        replace_shim_class(model, LengthSortedHFShim)
+    if sort_by_length or inference_dtype != "float32" or quantize:
+        replace_shim_class(model, ConCNERShim)
+        shim = hf_shim(model)
+        shim.sort_by_length, shim.inference_dtype, shim.quantize = sort_by_length, inference_dtype, quantize
     return model

@@ -17,7 +17,8 @@ from spacy.language import Language
 from spacy.util import registry
 from thinc.shims import PyTorchShim
 
-from ..compat import cpu_has_native_bfloat16, finish_update_releasing_gradients, shim_module
+from ..compat import finish_update_releasing_gradients, shim_module
+from ..ml.precision import AUTO, AUTOCAST_DTYPES, float32_outputs, native_bfloat16
 
 
 def hf_models(nlp: Language, component: str) -> List:
@@ -60,19 +61,6 @@ def make_freeze_embeddings(component: str = "transformer") -> Callable[[Language
     return after_init
 
 
-AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
-AUTO = "auto"
-
-
-def native_bfloat16(device: torch.device) -> bool:
-    """Whether ``device`` computes bfloat16 matrix products in hardware (else autocast would be slower)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        return cpu_has_native_bfloat16()
-    return False
-
-
 def autocast_forward(module: torch.nn.Module, dtype: Optional[torch.dtype]) -> None:
     """Run ``module``'s forward under ``torch.autocast`` on its own device; outputs back in float32.
 
@@ -89,10 +77,7 @@ def autocast_forward(module: torch.nn.Module, dtype: Optional[torch.dtype]) -> N
             return inner(*args, **kwargs)
         with torch.autocast(device_type=device.type, dtype=dtype or torch.bfloat16):
             output = inner(*args, **kwargs)
-        for key, value in list(output.items()):
-            if torch.is_tensor(value) and value.is_floating_point() and value.dtype != torch.float32:
-                output[key] = value.float()
-        return output
+        return float32_outputs(output)
 
     module.forward = forward
 
@@ -101,8 +86,8 @@ def autocast_forward(module: torch.nn.Module, dtype: Optional[torch.dtype]) -> N
 def make_autocast(component: str = "transformer", dtype: str = "bfloat16") -> Callable[[Language], Language]:
     """``[initialize.after_init]`` callback: mixed-precision forward passes for ``component``.
 
-    A training lever: a pipeline saved and loaded again runs in float32 unless the callback is
-    applied again (inference precision is the saved model's).
+    A training lever: a pipeline saved and loaded again predicts at the precision its config's
+    ``spacy_concner.TransformerModel.v1`` sets (``inference_dtype``, see ml/precision.py).
     """
     if dtype not in AUTOCAST_DTYPES and dtype != AUTO:
         raise ValueError(f"autocast: dtype must be one of {sorted(AUTOCAST_DTYPES) + [AUTO]}, got {dtype!r}")
