@@ -13,7 +13,8 @@ from wasabi import msg
 
 from .cli_app import GPU_HELP, RAY_HELP, WORKERS_HELP, app, command, named_errors, reports_input_errors
 from .errors import InputError
-from .cli_args import default_system_name, expand_langs, parse_lang_pairs, parse_named, ray_options, split_words
+from .cli_args import (PRECISION_HELP, PRECISIONS, QUANTIZATIONS, QUANTIZE_HELP, default_system_name, expand_langs,
+                       inference_settings, parse_lang_pairs, parse_named, ray_options, split_words)
 from .encoders.build import DTYPES
 from .translate.translate_train import IDENTICAL_POLICIES
 from .translate.projection import MARKER_STYLES
@@ -28,6 +29,8 @@ DType = Enum("DType", {name: name for name in DTYPES}, type=str)
 
 # what expand-encoder ships: the full vocabulary (fine-tuned rows written back) or the pruned one
 Vocabulary = Enum("Vocabulary", {name: name for name in ("full", "pruned")}, type=str)
+Precision = Enum("Precision", {name: name for name in PRECISIONS}, type=str)
+Quantize = Enum("Quantize", {name: name for name in QUANTIZATIONS}, type=str)
 
 
 @command("prepare")
@@ -294,6 +297,9 @@ def tag_command(
     ray: Optional[str] = typer.Option(None, "--ray", help=RAY_HELP),
     workers: int = typer.Option(1, "--workers", help=WORKERS_HELP),
     num_gpus: float = typer.Option(0.0, "--num-gpus", help="GPUs per Ray worker (e.g. 1, or 0.5 to share one)"),
+    precision: Precision = typer.Option(Precision.model, "--precision", help=PRECISION_HELP),
+    quantize: Quantize = typer.Option(Quantize.model, "--quantize", help=QUANTIZE_HELP),
+    sort_window: int = typer.Option(0, "--sort-window", help="Tag in length-sorted windows of this many sentences (less padding; the output keeps the input order); 0: input order"),
 ) -> None:
     """Tag a corpus with a trained pipeline (one process or Ray workers).
 
@@ -303,7 +309,8 @@ def tag_command(
     from .workflow.tagging import report_path, tag_file
 
     report = tag_file(model, input_path, output, batch_size, input_format.value, output_format.value,
-                      ray_options(ray, workers, num_gpus), load=lambda: load_pipeline(model, "pipeline"))
+                      ray_options(ray, workers, num_gpus), load=lambda: load_pipeline(model, "pipeline"),
+                      sort_window=sort_window, settings=inference_settings(precision.value, quantize.value))
     dropped = ", ".join(f"{n} {why}" for why, n in report.dropped.items()) or "none"
     msg.good(f"tag: {report.documents_in} documents in, {report.documents_out} out (dropped: {dropped}) "
                f"on {report.engine} x{report.workers} in {report.seconds:.1f} s -> {output} ({report_path(output)})")

@@ -78,3 +78,21 @@ def ray_options(ray: Optional[str], workers: int, num_gpus: float = 0.0):
     from .workflow.ray_runner import RayOptions
 
     return RayOptions(address=ray, workers=workers, num_gpus=num_gpus)
+
+
+#: ``--precision`` / ``--quantize`` values; "model" keeps what the pipeline's config says
+PRECISIONS = ("model", "float32", "bfloat16", "float16", "auto")
+QUANTIZATIONS = ("model", "none", "int8")
+PRECISION_HELP = ("Encoder precision at inference: model (the pipeline's own setting), float32, bfloat16, "
+                  "float16, or auto (bfloat16 where the hardware computes it)")
+QUANTIZE_HELP = "int8: the encoder's Linear layers in int8 (CPU); none: float; model: the pipeline's own setting"
+
+
+def inference_settings(precision: str, quantize: str) -> dict:
+    """The ``--precision`` / ``--quantize`` choices as inference settings (spacy_concner/inference.py)."""
+    settings: dict = {}
+    if precision != "model":
+        settings["inference_dtype"] = precision
+    if quantize != "model":
+        settings["quantize"] = None if quantize == "none" else quantize
+    return settings

@@ -126,3 +126,64 @@ def test_report_refuses_counts_that_do_not_add_up(tmp_path):
         report.write(tmp_path / "r.json")
     report.dropped = {"empty_line": 1}
     assert json.loads(report.write(tmp_path / "r.json").read_text())["documents_out"] == 9
+
+
+@pytest.mark.parametrize("window", [1, 7, 1000])
+def test_length_sorted_windows_tag_like_the_input_order(tmp_path, nlp, tiny_pipeline, sentences, window):
+    from spacy_concner.workflow.tagging import Record, length_order
+
+    order = length_order([Record(i, t) for i, t in enumerate(sentences)], window)
+    assert sorted(order) == list(range(len(sentences)))
+    for start in range(0, len(order), window):  # sorted by length inside each window, windows in place
+        part = order[start:start + window]
+        assert set(part) == set(range(start, min(start + window, len(sentences))))
+        assert [len(sentences[i]) for i in part] == sorted(len(sentences[i]) for i in part)
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    report = tag_file(str(tiny_pipeline), src, tmp_path / "out.jsonl", batch_size=4, load=lambda: nlp, sort_window=window)
+    rows = [json.loads(l) for l in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == sentences and [r["line"] for r in rows] == list(range(1, 31))
+    assert [[[e["start"], e["end"], e["label"]] for e in r["ents"]] for r in rows] == _expected_ents(nlp, sentences, 4)
+    assert report.sort_window == window
+
+
+def test_inference_settings_reach_the_encoder_and_the_report(tmp_path, tiny_pipeline, sentences):
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(sentences[:6]) + "\n", encoding="utf-8")
+    loaded = []
+
+    def load():
+        loaded.append(spacy.load(tiny_pipeline))
+        return loaded[-1]
+
+    report = tag_file(str(tiny_pipeline), src, tmp_path / "out.jsonl", load=load, settings={"quantize": "int8"})
+    shim = loaded[0].get_pipe("transformer").model.layers[0].shims[0]
+    assert shim.quantize == "int8" and shim._int8[1] is not None  # it tagged with the int8 copy
+    assert loaded[0].get_pipe_config("transformer")["model"]["quantize"] == "int8"
+    assert json.loads(report_path(tmp_path / "out.jsonl").read_text())["settings"] == {"quantize": "int8"}
+    assert report.documents_out == 6
+
+
+def test_bad_inference_settings_are_one_line(tmp_path, tiny_pipeline, sentences):
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(sentences[:3]) + "\n", encoding="utf-8")
+    result = RUNNER.invoke(app, ["tag", str(tiny_pipeline), str(src), str(tmp_path / "out.jsonl"),
+                                 "--precision", "bfloat16", "--quantize", "int8"])
+    assert result.exit_code == 1, result.output
+    assert "cannot be combined" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out.jsonl").exists()
+    result = RUNNER.invoke(app, ["tag", str(tiny_pipeline), str(src), str(tmp_path / "out.jsonl"), "--sort-window", "-1"])
+    assert result.exit_code == 1 and "sort window" in result.output
+
+
+def test_shipped_inference_settings_are_written_into_the_saved_config(tmp_path, nlp, tiny_pipeline):
+    import shutil
+
+    from spacy_concner.inference import write_inference_settings
+
+    shutil.copytree(tiny_pipeline, tmp_path / "model")
+    write_inference_settings(tmp_path / "model", inference_dtype="auto")
+    shim = spacy.load(tmp_path / "model").get_pipe("transformer").model.layers[0].shims[0]
+    assert (shim.inference_dtype, shim.quantize, shim.sort_by_length) == ("auto", None, True)
+    with pytest.raises(InputError, match="cannot be combined"):
+        write_inference_settings(tmp_path / "model", quantize="int8")

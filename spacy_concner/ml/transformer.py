@@ -185,11 +185,21 @@ def create_transformer_model(
         it): the precision of predictions; training is unaffected (ml/precision.py).
     quantize: null or "int8": predict with int8 Linear layers (CPU; ml/precision.py).
     """
-    check_inference_levers(inference_dtype, quantize)
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision,
                              grad_scaler_config)
-    if sort_by_length or inference_dtype != "float32" or quantize:
-        replace_shim_class(model, ConCNERShim)
-        shim = hf_shim(model)
-        shim.sort_by_length, shim.inference_dtype, shim.quantize = sort_by_length, inference_dtype, quantize
+    configure_shim(model, sort_by_length, inference_dtype, quantize)
     return model
+
+
+def configure_shim(model: TransformerModel, sort_by_length: bool, inference_dtype: str, quantize: Optional[str]) -> None:
+    """Give a built (or loaded) TransformerModel these settings: a :class:`ConCNERShim` where any is
+    not TransformerModel.v3's own behaviour, spacy-transformers' HFShim otherwise."""
+    check_inference_levers(inference_dtype, quantize)
+    shim = hf_shim(model)
+    if sort_by_length or inference_dtype != "float32" or quantize:
+        if not isinstance(shim, ConCNERShim):
+            replace_shim_class(model, ConCNERShim)
+        shim.sort_by_length, shim.inference_dtype, shim.quantize = sort_by_length, inference_dtype, quantize
+        shim._int8 = None
+    elif isinstance(shim, ConCNERShim):
+        shim.__class__ = HFShim

@@ -54,6 +54,8 @@ class TagReport:
     dropped: Dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     address: Optional[str] = None
+    sort_window: int = 0
+    settings: Dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
         """Every input document is written or counted as dropped, exactly once."""
@@ -148,16 +150,21 @@ def load_in_worker(spec: str, gpu: bool) -> Language:
 
 
 class PipelineTask:
-    """One chunk's work in a worker: picklable, loads the pipeline once per process (``setup``)."""
+    """One chunk's work in a worker: picklable, loads the pipeline once per process (``setup``) with
+    the run's inference settings (:mod:`spacy_concner.inference`)."""
 
-    def __init__(self, model: str, batch_size: int, gpu: bool = False) -> None:
+    def __init__(self, model: str, batch_size: int, gpu: bool = False, settings: Optional[Dict[str, Any]] = None) -> None:
         self.model = model
         self.batch_size = batch_size
         self.gpu = gpu
+        self.settings = dict(settings or {})
         self.nlp = None
 
     def setup(self) -> None:
+        from ..inference import apply_inference_settings
+
         self.nlp = load_in_worker(self.model, self.gpu)
+        apply_inference_settings(self.nlp, **self.settings)
 
 
 class TagTask(PipelineTask):
@@ -186,17 +193,50 @@ def worker_spec(model: Union[str, Path]) -> str:
     return str(path.resolve()) if path.exists() else str(model)
 
 
+def length_order(records: Sequence[Record], window: int) -> List[int]:
+    """Record indices sorted by text length within consecutive windows of ``window`` records.
+
+    Batches cut from the sorted stream hold sentences of similar length, so the encoder pads less
+    (inside a batch ml/transformer.py already sorts; across batches only the reader can). Windows
+    bound the memory: at most ``window`` Docs wait to be put back in input order. 0: input order.
+    """
+    if window < 0:
+        raise InputError(f"sort window must be 0 (off) or a number of sentences, not {window}.")
+    if window == 0:
+        return list(range(len(records)))
+    order: List[int] = []
+    for start in range(0, len(records), window):
+        ids = range(start, min(start + window, len(records)))
+        order.extend(sorted(ids, key=lambda i: len(records[i].text)))
+    return order
+
+
+def in_input_order(docs: Iterable[Doc], order: Sequence[int], window: int) -> Iterator[Doc]:
+    """Undo :func:`length_order` on the tagged stream, one window at a time."""
+    if window == 0:
+        yield from docs
+        return
+    docs = iter(docs)
+    for start in range(0, len(order), window):
+        ids = order[start:start + window]
+        slots: List[Optional[Doc]] = [None] * len(ids)
+        for i, doc in zip(ids, docs):
+            slots[i - start] = doc
+        yield from (doc for doc in slots if doc is not None)
+
+
 def tag_locally(nlp, records: Sequence[Record], batch_size: int) -> Iterator[Doc]:
     return nlp.pipe((r.text for r in records), batch_size=batch_size)
 
 
-def tag_on_ray(model: str, records: Sequence[Record], batch_size: int, options) -> Iterator[Doc]:
+def tag_on_ray(model: str, records: Sequence[Record], batch_size: int, options,
+               settings: Optional[Dict[str, Any]] = None) -> Iterator[Doc]:
     """The same Docs as :func:`tag_locally`, tagged by Ray workers, in input order."""
     from .ray_runner import run_chunks
 
     payloads = [srsly.json_dumps([r.text for r in chunk]).encode("utf8") for chunk in chunked(records, batch_size)]
     vocab = Vocab()
-    task = TagTask(model, batch_size, gpu=options.num_gpus > 0)
+    task = TagTask(model, batch_size, gpu=options.num_gpus > 0, settings=settings)
     for result in run_chunks(task, payloads, options):
         yield from DocBin().from_bytes(result).get_docs(vocab)
 
@@ -227,14 +267,16 @@ def write_tagged(records: Sequence[Record], docs: Iterable[Doc], output: Union[s
 def tag_file(
     model: str, input_path: Union[str, Path], output_path: Union[str, Path], batch_size: int = 64,
     input_format: str = "auto", output_format: str = "auto", ray_options=None,
-    load: Optional[Callable[[], Language]] = None,
+    load: Optional[Callable[[], Language]] = None, sort_window: int = 0, settings: Optional[Dict[str, Any]] = None,
 ) -> TagReport:
     """Tag ``input_path`` with ``model`` into ``output_path`` and write its report beside it.
 
     ``ray_options`` (a :class:`~.ray_runner.RayOptions`) runs the pipeline on Ray workers, which
     load ``model`` themselves (a path they can read, or an installed package); without it, one
     process runs ``nlp.pipe`` on ``load()`` (default ``spacy.load(model)``), called once the input
-    has been read and checked.
+    has been read and checked. ``sort_window``: tag in length-sorted windows of that many sentences
+    (:func:`length_order`; the output keeps the input order). ``settings``: the encoder's inference
+    settings for this run (:func:`spacy_concner.inference.apply_inference_settings`).
     """
     start = time.perf_counter()
     out_fmt = resolve_format(output_path, output_format, OUTPUT_FORMATS, (".jsonl", ".ndjson"), "spacy", "Output")
@@ -245,23 +287,29 @@ def tag_file(
     dropped: Dict[str, int] = {}
     records = read_records(input_path, input_format, dropped)
     chunked(records, batch_size)  # validates batch_size before a pipeline loads
+    order = length_order(records, sort_window)
+    stream = [records[i] for i in order]
     if ray_options is None:
+        from ..inference import apply_inference_settings
+
         if load is None:
             import spacy
 
             nlp = spacy.load(model)
         else:
             nlp = load()
-        docs = tag_locally(nlp, records, batch_size)
+        apply_inference_settings(nlp, **(settings or {}))
+        docs = tag_locally(nlp, stream, batch_size)
     else:
         require_pipeline(model)
-        docs = tag_on_ray(worker_spec(model), records, batch_size, ray_options)
-    n_out = write_tagged(records, docs, output_path, out_fmt)
+        docs = tag_on_ray(worker_spec(model), stream, batch_size, ray_options, settings)
+    n_out = write_tagged(records, in_input_order(docs, order, sort_window), output_path, out_fmt)
     report = TagReport(
         input=str(input_path), output=str(output_path), engine="ray" if ray_options else "local",
         workers=ray_options.workers if ray_options else 1, batch_size=batch_size,
         documents_in=len(records) + sum(dropped.values()), documents_out=n_out, dropped=dropped,
         seconds=round(time.perf_counter() - start, 3), address=ray_options.address if ray_options else None,
+        sort_window=sort_window, settings=dict(settings or {}),
     )
     report.write(report_path(output_path))
     return report
