@@ -6,6 +6,7 @@ package         the packaged wheel: size, load time and throughput in a fresh vi
 gpu-smoke       a short training and tagging run on a GPU (through the `device` machine when one is lent)
 lexicon-script  share of Latin-script entity words in lexicon translations against the target's own text
 tag-scaling     batch-tagging throughput in one process and on 1..N Ray workers (outputs checked equal)
+inference       inference levers (bf16, int8, sorted windows): throughput vs raw fp32 torch and F1 on WikiAnn test
 """
 import importlib
 import sys
@@ -16,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 COMMANDS = {"accuracy": "benchmarks.accuracy", "speed": "benchmarks.speed", "package": "benchmarks.package",
             "gpu-smoke": "benchmarks.gpu_smoke", "lexicon-script": "benchmarks.lexicon_script",
-            "tag-scaling": "benchmarks.tag_scaling"}
+            "tag-scaling": "benchmarks.tag_scaling", "inference": "benchmarks.inference"}
 
 
 def main(argv: Optional[List[str]] = None) -> None:
