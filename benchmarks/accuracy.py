@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import srsly  # noqa: E402
 
 from benchmarks.accuracy_report import CONTROL, CONTROL_COMMAND, write_report  # noqa: E402
-from benchmarks.record import check_pins, code_record, machine_record  # noqa: E402
+from benchmarks.record import check_checkout, check_pins, code_record, machine_record  # noqa: E402
 
 DATASETS: Dict[str, Dict[str, Any]] = {
     "wikiann": {
@@ -187,6 +187,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise SystemExit(f"{args.data}/en/train.txt not found: pass --data DIR (see ../shared/data/SOURCES.md)")
     if not args.report_only:
         check_pins(ROOT / "constraints.txt")
+        check_checkout(ROOT)
         subsets = args.runs / "subsets"
         if not (subsets / "sizes.json").exists():
             srsly.write_json(subsets / "sizes.json", write_subsets(preset, args.data, subsets))

@@ -256,12 +256,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parser.parse_args(argv)
     import torch
 
-    from benchmarks.record import code_record, machine_record
+    from benchmarks.record import check_checkout, code_record, machine_record
 
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     models = [m.split("=", 1) for m in args.models]
     if not args.report_only:
+        check_checkout(ROOT)
         if args.part in ("all", "speed") and models:
             speed = speed_part(models[0][1], args.langs, args.speed_sentences, args.rounds, args.sort_window,
                                args.batch_size)

@@ -65,3 +65,20 @@ def check_pins(constraints: Path) -> None:
     if wrong:
         raise SystemExit(f"Installed versions differ from {constraints.name}: {wrong}. Install with ./install.sh "
                          "(pip install -c constraints.txt) so that the runs measure the pinned software.")
+
+
+def check_checkout(root: Path) -> None:
+    """Refuse to measure when the interpreter imports spacy_concner from another checkout than ``root``.
+
+    The workflow's commands run in project copies outside the repository, so they import the installed
+    package; a virtual environment copied from another worktree (its activate script and editable install
+    point back there) would run that tree's code while the record names this commit."""
+    import sys
+    import tempfile
+
+    probe = "import pathlib, spacy_concner; print(pathlib.Path(spacy_concner.__file__).resolve().parent.parent)"
+    with tempfile.TemporaryDirectory() as cwd:
+        found = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True).stdout.strip()
+    if Path(found or "/nonexistent").resolve() != root.resolve():
+        raise SystemExit(f"{sys.executable} imports spacy_concner from {found or 'nowhere'}, not from {root}: install "
+                         f"this checkout (pip install -e {root} --no-deps) in its own environment before measuring.")
