@@ -249,6 +249,8 @@ def expand_encoder_command(
     output: Path = typer.Argument(..., help="Output pipeline folder (what `spacy package` should package)"),
     vocabulary: Vocabulary = typer.Option(Vocabulary.full, "--vocabulary", help="full: write the fine-tuned rows back into the full vocabulary; pruned: ship the pruned vocabulary as trained (explicit opt-out)"),
     unseen: List[str] = typer.Option([], "--unseen", help="Text not used for pruning (CoNLL, .spacy or one sentence per line; space-separated or repeatable): with --vocabulary pruned, measure how many of its words are re-segmented"),
+    precision: Precision = typer.Option(Precision.model, "--precision", help="The shipped pipeline's inference precision (written into its config); " + PRECISION_HELP),
+    quantize: Quantize = typer.Option(Quantize.model, "--quantize", help="The shipped pipeline's quantisation (written into its config); " + QUANTIZE_HELP),
 ) -> None:
     """Give a trained pipeline the full encoder vocabulary.
 
@@ -260,8 +262,13 @@ def expand_encoder_command(
 
     files = split_words(unseen)
     texts = read_texts(files) if files else []
+    from .inference import write_inference_settings
+
+    settings = inference_settings(precision.value, quantize.value)
     info = expand_pipeline(pipeline, full_encoder, output, keep_pruned=vocabulary == Vocabulary.pruned, unseen_texts=texts)
-    msg.good(f"expand-encoder: {pipeline} -> {output}", describe_vocabulary(info))
+    if settings:
+        write_inference_settings(output, **settings)
+    msg.good(f"expand-encoder: {pipeline} -> {output}", describe_vocabulary(info) + (f" Inference: {settings}." if settings else ""))
 
 
 @command("package-meta")

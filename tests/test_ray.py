@@ -65,6 +65,20 @@ def test_tag_on_two_workers_equals_one_process(local_ray, tmp_path, tiny_pipelin
     assert (local.documents_in, local.documents_out, local.dropped) == (41, 40, {"empty_line": 1})
 
 
+def test_inference_settings_and_sorted_windows_reach_the_workers(local_ray, tmp_path, tiny_pipeline, text_file):
+    """--quantize int8 and --sort-window on 2 workers: the one-process output with the same settings."""
+    options = ["--batch-size", "6", "--quantize", "int8", "--sort-window", "16"]
+    for name, extra in (("local", []), ("ray", ["--workers", "2"])):
+        res = RUNNER.invoke(app, ["tag", str(tiny_pipeline), str(text_file), str(tmp_path / f"{name}.jsonl"),
+                                  *options, *extra])
+        assert res.exit_code == 0, res.output
+    assert (tmp_path / "ray.jsonl").read_text(encoding="utf-8") == (tmp_path / "local.jsonl").read_text(encoding="utf-8")
+    report = json.loads((tmp_path / "ray.report.json").read_text())
+    assert (report["settings"], report["sort_window"], report["documents_out"]) == ({"quantize": "int8"}, 16, 40)
+    texts = [json.loads(l)["text"] for l in (tmp_path / "ray.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert texts == [l.strip() for l in text_file.read_text(encoding="utf-8").splitlines() if l.strip()]
+
+
 def test_annotate_on_two_workers_equals_one_process(local_ray, tmp_path, tiny_pipeline, text_file):
     args = ["annotate", str(tiny_pipeline), "--input", f"de={text_file}", "--batch-size", "8"]
     assert RUNNER.invoke(app, args[:2] + [str(tmp_path / "local")] + args[2:]).exit_code == 0

@@ -172,11 +172,14 @@ def test_cli_finds_the_full_encoder_from_the_pruned_one(expanded, encoders, tmp_
     assert "Ships the full encoder vocabulary" in " ".join(proc.stdout.split())  # wasabi wraps messages
     tok = spacy.load(tmp_path / "out").get_pipe("transformer").model.tokenizer
     assert tok.get_vocab() == AutoTokenizer.from_pretrained(str(encoders[0])).get_vocab()
-    proc = subprocess.run(base + [str(tmp_path / "pruned"), "--vocabulary", "pruned", "--unseen", str(unseen)],
-                          capture_output=True, text=True)
+    assert spacy.load(tmp_path / "out").get_pipe_config("transformer")["model"].get("inference_dtype", "float32") == "float32"
+    proc = subprocess.run(base + [str(tmp_path / "pruned"), "--vocabulary", "pruned", "--unseen", str(unseen),
+                                  "--precision", "auto"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     flat = " ".join(proc.stdout.split())
     assert "Ships a pruned encoder vocabulary" in flat and "66.7% of 3 words" in flat
+    shim = spacy.load(tmp_path / "pruned").get_pipe("transformer").model.layers[0].shims[0]
+    assert shim.inference_dtype == "auto"  # the shipped config carries the inference default
 
 
 def test_full_encoder_found_from_a_pruned_folders_relative_record(tmp_path, monkeypatch):
