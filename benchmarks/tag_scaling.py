@@ -63,7 +63,7 @@ def main(argv=None) -> None:
     from benchmarks.inference import log_interval
     from benchmarks.record import check_checkout, code_record, machine_record
     from spacy_concner.workflow.ray_runner import RayOptions
-    from spacy_concner.workflow.tagging import tag_file
+    from spacy_concner.workflow.tagging import DEFAULT_SORT_WINDOW, tag_file
 
     check_checkout(ROOT)
     torch.set_num_threads(1)
@@ -80,7 +80,8 @@ def main(argv=None) -> None:
             for name, options in engines[r % len(engines):] + engines[:r % len(engines)]:
                 out = Path(tmp) / f"{name.replace(' ', '_')}.jsonl"
                 start = time.perf_counter()
-                report = tag_file(args.model, src, out, batch_size=args.batch_size, ray_options=options)
+                report = tag_file(args.model, src, out, batch_size=args.batch_size, ray_options=options,
+                                  sort_window=DEFAULT_SORT_WINDOW)
                 seconds[name].append(time.perf_counter() - start)
                 text = out.read_text(encoding="utf-8")
                 reference = reference or text
@@ -102,7 +103,7 @@ def main(argv=None) -> None:
     lines = [f"# Batch tagging: one process and Ray workers", "",
              f"`python -m spacy_concner tag` end to end (reading, workers loading the pipeline, tagging, writing) on "
              f"{len(texts)} WikiAnn {args.lang} test sentences ({words} words), batches of {args.batch_size}, "
-             f"{args.rounds} interleaved rounds, one torch thread per process; model `{args.model}`. Machine: "
+             f"{args.rounds} interleaved rounds, one torch thread per process, the tag command's defaults (length-sorted windows of {DEFAULT_SORT_WINDOW}, the model's own precision); model `{args.model}`. Machine: "
              f"{data['machine']['cpus']} CPUs ({data['machine']['cpu']}); commit {data['code']['commit'][:7]}; "
              f"{data['date']}. Every engine's output equals the one-process output (checked).", "",
              "| engine | sentences/s (median) | words/s | vs one process (geometric mean) | 95% interval |",

@@ -306,7 +306,7 @@ def tag_command(
     num_gpus: float = typer.Option(0.0, "--num-gpus", help="GPUs per Ray worker (e.g. 1, or 0.5 to share one)"),
     precision: Precision = typer.Option(Precision.model, "--precision", help=PRECISION_HELP),
     quantize: Quantize = typer.Option(Quantize.model, "--quantize", help=QUANTIZE_HELP),
-    sort_window: int = typer.Option(0, "--sort-window", help="Tag in length-sorted windows of this many sentences (less padding; the output keeps the input order); 0: input order"),
+    sort_window: int = typer.Option(4096, "--sort-window", help="Tag in length-sorted windows of this many sentences (less padding; the output keeps the input order); 0: input order"),
 ) -> None:
     """Tag a corpus with a trained pipeline (one process or Ray workers).
 

@@ -187,3 +187,10 @@ def test_shipped_inference_settings_are_written_into_the_saved_config(tmp_path, 
     assert (shim.inference_dtype, shim.quantize, shim.sort_by_length) == ("auto", None, True)
     with pytest.raises(InputError, match="cannot be combined"):
         write_inference_settings(tmp_path / "model", quantize="int8")
+
+
+def test_tag_sorts_by_length_by_default(tiny_pipeline):
+    from spacy_concner.workflow.tagging import DEFAULT_SORT_WINDOW
+
+    res = RUNNER.invoke(app, ["tag", "--help"], terminal_width=200)
+    assert f"[default: {DEFAULT_SORT_WINDOW}]" in " ".join(res.output.split()).split("--sort-window")[1][:400]
