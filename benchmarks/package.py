@@ -239,7 +239,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         installed["spacy_concner_file"] = installed["spacy_concner_file"].replace(str(tmp), "$TMP")
         installed["model_file"] = installed["model_file"].replace(str(tmp), "$TMP")
     workflow = workflow_side(project, args)
-    note = ("The default workflow trains on the 150-sentence sample corpus for 60+60 steps, so these F1 scores are "
+    note = ("The default workflow trains on the small sample corpus (corpus/README.md), so these F1 scores are "
             "low by design: this measures the artefact (does the installed wheel read unseen text as well as the "
             "model the workflow evaluated, how big and fast is it), not the method; `accuracy.md` measures the method.")
     result = {

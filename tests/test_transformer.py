@@ -136,21 +136,36 @@ def _no_dropout(nlp):
     return hf
 
 
-def test_training_in_chunks_gives_the_one_call_gradients(tiny_bert, paired_examples):
+@pytest.fixture(scope="module")
+def mixed_length_pairs(corpus_docbins):
+    """The 3 shortest and the 3 longest English sentences with their translations: a batch that chunking splits."""
+    from spacy_concner.training.readers import create_paired_corpus
+
+    examples = list(create_paired_corpus(corpus_docbins["en/train"], [corpus_docbins["de/train.translated"]])(
+        spacy.blank("xx")))
+    by_id = {}
+    for eg in examples:
+        by_id.setdefault(eg.reference.user_data["concner.pair_id"], []).append(eg)
+    pairs = sorted(by_id.values(), key=lambda pair: max(len(eg.reference) for eg in pair))
+    return [eg for pair in pairs[:3] + pairs[-3:] for eg in pair]
+
+
+def test_training_in_chunks_gives_the_one_call_gradients(tiny_bert, paired_examples, mixed_length_pairs):
     on, off = _pair(tiny_bert, paired_examples)
+    batch = mixed_length_pairs  # the update's batch: lengths that chunking splits
     hf_on, hf_off = _no_dropout(on), _no_dropout(off)
     calls, lookups = [], []
     hook = hf_on.register_forward_hook(lambda m, args, kwargs, out: calls.append(
         (kwargs.get("input_ids") if kwargs.get("input_ids") is not None else kwargs["inputs_embeds"]).shape),
         with_kwargs=True)
     lookup_hook = hf_on.get_input_embeddings().register_forward_hook(lambda m, i, o: lookups.append(o.shape))
-    losses_on = on.update(paired_examples, sgd=False, drop=0.0)
+    losses_on = on.update(batch, sgd=False, drop=0.0)
     hook.remove()
     lookup_hook.remove()
-    losses_off = off.update(paired_examples, sgd=False, drop=0.0)
-    assert len(calls) >= 2 and sum(shape[0] for shape in calls) == len(paired_examples)
+    losses_off = off.update(batch, sgd=False, drop=0.0)
+    assert len(calls) >= 2 and sum(shape[0] for shape in calls) == len(batch)
     # trained word embeddings are looked up once for the whole batch: one dense gradient, not one per chunk
-    assert len(lookups) == 1 and lookups[0][0] == len(paired_examples)
+    assert len(lookups) == 1 and lookups[0][0] == len(batch)
     assert losses_on["concner"] == pytest.approx(losses_off["concner"], rel=1e-5)
     grads_off = dict(hf_off.named_parameters())
     compared = 0
