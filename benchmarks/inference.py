@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from spacy_concner.workflow.tagging import DEFAULT_SORT_WINDOW
+from spacy_concner.workflow.tagging import DEFAULT_SORT_WINDOW, length_order
 
 ROOT = Path(__file__).resolve().parents[1]
 WIKIANN = ROOT.parent / "shared" / "data" / "wikiann"
@@ -61,9 +61,6 @@ def levers(window: int) -> List[Lever]:
     ]
 
 
-RESET = {"sort_by_length": True, "inference_dtype": "float32", "quantize": None}
-
-
 def gold_docs(lang: str, limit: int, vocab) -> list:
     from spacy_concner.data.conll import read_conll
 
@@ -72,15 +69,9 @@ def gold_docs(lang: str, limit: int, vocab) -> list:
 
 
 def set_lever(nlp, lever: Lever) -> None:
-    from spacy_concner.inference import apply_inference_settings
+    from spacy_concner.inference import DEFAULTS, apply_inference_settings
 
-    apply_inference_settings(nlp, **{**RESET, **lever.settings})
-
-
-def sorted_positions(lengths: Sequence[int], window: int) -> List[int]:
-    from spacy_concner.workflow.tagging import Record, length_order
-
-    return length_order([Record(i, "x" * n) for i, n in enumerate(lengths)], window)
+    apply_inference_settings(nlp, **{**DEFAULTS, **lever.settings})
 
 
 # ---------------------------------------------------------------------------------------------- F1
@@ -97,7 +88,7 @@ def f1_part(name: str, path: str, langs: Sequence[str], limit: int, window: int,
         for lang in langs:
             docs = gold[lang]
             if lever.sort_window:
-                order = sorted_positions([len(d.text) for d in docs], lever.sort_window)
+                order = length_order([len(d.text) for d in docs], lever.sort_window)
                 docs = [docs[i] for i in order]
             result, _ = evaluate_pipeline(nlp, docs, batch_size=batch_size)
             out["f1"][lever.name][lang] = round(100 * result.seqeval.f1, 2)
@@ -121,7 +112,7 @@ def raw_runner(nlp, batch_size: int, window: int = 0):
 
     def run(texts: List[str]) -> None:
         if window:
-            order = sorted_positions([len(t) for t in texts], window)
+            order = length_order([len(t) for t in texts], window)
             texts = [texts[i] for i in order]
         with torch.no_grad():
             for i in range(0, len(texts), batch_size):
@@ -135,7 +126,7 @@ def raw_runner(nlp, batch_size: int, window: int = 0):
 def pipeline_runner(nlp, lever: Lever, batch_size: int):
     def run(texts: List[str]) -> None:
         if lever.sort_window:
-            order = sorted_positions([len(t) for t in texts], lever.sort_window)
+            order = length_order([len(t) for t in texts], lever.sort_window)
             texts = [texts[i] for i in order]
         for _ in nlp.pipe(texts, batch_size=batch_size):
             pass

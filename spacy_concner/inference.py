@@ -6,6 +6,7 @@ inside a batch), ``inference_dtype`` and ``quantize``. ``tag`` sets them for one
 ``package`` step writes the shipped defaults into the packaged pipeline's config; both through here,
 so a run and a saved config never disagree on what a setting means.
 """
+import inspect
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
@@ -14,10 +15,12 @@ from spacy.util import load_config
 
 from .errors import InputError
 from .ml.precision import check_inference_levers
-from .ml.transformer import configure_shim
+from .ml.transformer import configure_shim, create_transformer_model
 
 ARCHITECTURE = "spacy_concner.TransformerModel.v1"
-DEFAULTS: Dict[str, Any] = {"sort_by_length": True, "inference_dtype": "float32", "quantize": None}
+#: the settings and their defaults, as the architecture's signature has them
+DEFAULTS: Dict[str, Any] = {name: inspect.signature(create_transformer_model).parameters[name].default
+                            for name in ("sort_by_length", "inference_dtype", "quantize")}
 
 
 def _settings(model_config: Dict[str, Any], levers: Dict[str, Any], where: str) -> Dict[str, Any]:

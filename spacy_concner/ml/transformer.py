@@ -74,15 +74,16 @@ class ConCNERShim(HFShim):
         model = shim_module(self)
         if model.training:
             model.eval()
-        runner = self._int8_model(model) if self.quantize else None
+        int8 = self._int8_model(model) if self.quantize else None  # None on a GPU: the float model runs
+        runner = model if int8 is None else int8
         device = next(model.parameters()).device
         dtype = inference_autocast_dtype(self.inference_dtype, device)
         with torch.no_grad():
             if dtype is None:  # float32, or float16 on CUDA where the shim's mixed_precision says so
                 with torch.autocast(device_type="cuda", enabled=shim_mixed_precision(self)):
-                    return self._forward(runner or model, inputs)
+                    return self._forward(runner, inputs)
             with torch.autocast(device_type=device.type, dtype=dtype):
-                return float32_outputs(self._forward(runner or model, inputs))
+                return float32_outputs(self._forward(runner, inputs))
 
     def _forward(self, model: torch.nn.Module, inputs: ArgsKwargs) -> Any:
         return _call(model, inputs) if self.sort_by_length else model(*inputs.args, **inputs.kwargs)

@@ -196,8 +196,8 @@ def worker_spec(model: Union[str, Path]) -> str:
     return str(path.resolve()) if path.exists() else str(model)
 
 
-def length_order(records: Sequence[Record], window: int) -> List[int]:
-    """Record indices sorted by text length within consecutive windows of ``window`` records.
+def length_order(lengths: Sequence[int], window: int) -> List[int]:
+    """Indices of ``lengths`` (the texts' lengths) sorted by length within consecutive windows of ``window``.
 
     Batches cut from the sorted stream hold sentences of similar length, so the encoder pads less
     (inside a batch ml/transformer.py already sorts; across batches only the reader can). Windows
@@ -206,11 +206,10 @@ def length_order(records: Sequence[Record], window: int) -> List[int]:
     if window < 0:
         raise InputError(f"sort window must be 0 (off) or a number of sentences, not {window}.")
     if window == 0:
-        return list(range(len(records)))
+        return list(range(len(lengths)))
     order: List[int] = []
-    for start in range(0, len(records), window):
-        ids = range(start, min(start + window, len(records)))
-        order.extend(sorted(ids, key=lambda i: len(records[i].text)))
+    for start in range(0, len(lengths), window):
+        order.extend(sorted(range(start, min(start + window, len(lengths))), key=lengths.__getitem__))
     return order
 
 
@@ -290,7 +289,7 @@ def tag_file(
     dropped: Dict[str, int] = {}
     records = read_records(input_path, input_format, dropped)
     chunked(records, batch_size)  # validates batch_size before a pipeline loads
-    order = length_order(records, sort_window)
+    order = length_order([len(r.text) for r in records], sort_window)
     stream = [records[i] for i in order]
     if ray_options is None:
         from ..inference import apply_inference_settings
