@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional
 import srsly
 from wasabi import MarkdownRenderer
 
+from benchmarks.record import machine_key
 from benchmarks.stats import convergence, dev_curve, paired
 from spacy_concner.workflow.report import Bars, bar_chart
 
@@ -79,7 +80,7 @@ def build_report(title: str, langs: List[str], focus: List[str], rows: List[Dict
                 comparisons.append({"system": ours, "baseline": base, "column": col, **stat})
     target = _target(comparisons, better, focus_col, langs)
     commits = sorted({(r["recorded"] or {}).get("code", {}).get("commit") for r in rows} - {None})
-    machines = {n: sorted({str((r["recorded"] or {}).get("machine", {}).get("cpu")) for r in rows if r["seed"] == n})
+    machines = {n: sorted({machine_key((r["recorded"] or {}).get("machine", {})) for r in rows if r["seed"] == n})
                 for n in seeds}
     return {"title": title, "command": command, "encoder": rows[0]["encoder"] if rows else None, "seeds": seeds,
             "languages": langs, "focus": focus, "better_baseline": better, "commits": commits,
@@ -130,6 +131,9 @@ def render_markdown(report: Dict[str, Any]) -> str:
            f"**{ {True: 'met', False: 'not met', None: 'not decided'}[t['met']] }**"
            + (f" ({t['why']})" if "why" in t else f" (+{t['focus_mean_gain']:.1f} [{t['focus_ci95'][0]:+.1f}, "
                                                   f"{t['focus_ci95'][1]:+.1f}])."))
+    split = {n: ms for n, ms in report["machines_per_seed"].items() if len(ms) > 1}
+    md.add("Machines: each seed's runs on one machine." if not split else "Machines: **runs of one seed on "
+           "different machines** (" + "; ".join(f"seed {n}: {', '.join(ms)}" for n, ms in split.items()) + ").")
     rising = ", ".join(f"{s} seed {n}" for s, n in report["still_rising"]) or "none"
     md.add(f"Runs still rising on English dev in their last quarter (the rule gives them a longer budget): {rising}.")
     return md.text + "\n"

@@ -8,7 +8,7 @@ import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 PACKAGES = ("torch", "spacy", "spacy-transformers", "thinc", "transformers", "numpy", "seqeval")
 
@@ -29,7 +29,23 @@ def machine_record() -> Dict[str, Any]:
     models = [line.split(":", 1)[1].strip() for line in (info.read_text().splitlines() if info.exists() else [])
               if line.startswith("model name")]
     return {"platform": platform.platform(), "cpu": models[0] if models else platform.processor(),
-            "cpus": os.cpu_count(), "python": platform.python_version(), "packages": versions()}
+            "cpus": os.cpu_count(), "host": platform.node(), "machine_id": _read_id(Path("/etc/machine-id")),
+            "boot_id": _read_id(Path("/proc/sys/kernel/random/boot_id")),
+            "python": platform.python_version(), "packages": versions()}
+
+
+def machine_key(machine: Dict[str, Any]) -> str:
+    """What tells two machines apart in a report: the machine id where recorded (two VMs of one image share the
+    CPU model string), else the CPU model."""
+    return str(machine.get("machine_id") or machine.get("cpu"))
+
+
+def _read_id(path: Path) -> Optional[str]:
+    """An id file's content (``/etc/machine-id``: the installation; ``boot_id``: this boot), None where absent."""
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def code_record(root: Path) -> Dict[str, Any]:

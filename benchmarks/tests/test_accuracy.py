@@ -115,6 +115,12 @@ def test_the_markdown_report_shows_table_comparisons_and_target():
     assert "| concner+distill | 66.5 ± 0.5 | 66.5 ± 0.5 | 66.5 ± 0.5 |" in text
     assert "| concner+distill − source+translations | +4.5 [" in text
     assert "**met**" in text and "still rising" in text
+    assert "each seed's runs on one machine" in text
+    rows = _rows([0.04, 0.045, 0.05])
+    rows[0]["recorded"] = {"code": {"commit": "abc"}, "machine": {"cpu": "x", "machine_id": "other"}}
+    split = build_report("WikiAnn", ["de", "bg"], ["de", "bg"], rows, "cmd")
+    assert split["machines_per_seed"][0] == ["other", "x"] and split["machines_per_seed"][1] == ["x"]
+    assert "**runs of one seed on different machines** (seed 0: other, x)" in render_markdown(split)
 
 
 def test_runs_refuse_software_other_than_the_pinned(tmp_path):
