@@ -6,8 +6,10 @@ the report. What it never adds: a training setting. Each seed is a copy of the p
 ``all`` workflow but ``package``, with vars that name only data and seeds (:data:`DATA_VARS`; a test holds
 it to that). spaCy's project lock makes it resumable: a rerun skips every command whose inputs are unchanged.
 
-The control: the teacher trained for as many steps as teacher and student together (``RUNS/seed{N}-equal``,
-the project's ``train-concner`` with ``--vars.train_steps``), so that "the student beats its teacher" is not
+The control: the teacher given as many extra steps as the student gets (``RUNS/seed{N}-equal``): the project's
+``train-concner`` from the teacher's fine-tuned encoder, with a fresh head and the student's seed, for the
+student's steps (``--vars.transformer``, ``--vars.seed``, ``--vars.train_steps``). Student and control start
+from the same encoder and train as long; only distillation differs, so "the student beats its teacher" is not
 bought with steps.
 
     python -m benchmarks accuracy --dataset wikiann --seeds 0 1 2 3 4 --runs /work/bench-runs/wikiann
@@ -51,7 +53,8 @@ DATASETS: Dict[str, Dict[str, Any]] = {
 # the only project vars the benchmark sets: data, seeds, device. Everything else is project.yml's default.
 DATA_VARS = {"source_train", "source_dev", "target_test", "target_unlabelled", "target_langs", "translate_targets",
              "labels", "seed", "student_seed", "gpu_id"}
-CONTROL_VARS = {"train_steps"}  # the equal-compute control only
+# the equal-compute control only: where it starts (the teacher's encoder), its seed (the student's) and its steps
+CONTROL_VARS = {"transformer", "seed", "train_steps"}
 STUDENT_SEED_OFFSET = 1000  # project.yml's student_seed for seed 0; seed N uses N + this
 COMMANDS = ["prepare", "translate", "encoder", "train-src", "train-src-trans", "train-concner", "distill", "evaluate"]
 
@@ -140,14 +143,26 @@ def run_seed(args: argparse.Namespace, seed: int) -> None:
             srsly.write_json(record_path, record)
     control_dir = args.runs / f"seed{seed}-equal"
     make_project(control_dir, share_from=run_dir)
-    steps = sum(srsly.read_json(run_dir / "training" / d / "budget.json")["steps"] for d in ("concner", "distill"))
-    log(f"seed {seed}: the equal-compute teacher ({steps} steps)")
-    seconds = run_command(control_dir, "train-concner", {**variables, "train_steps": steps}, args.threads)
+    control = control_vars(run_dir, variables)
+    steps = control["train_steps"]
+    log(f"seed {seed}: the equal-compute teacher ({steps} more steps from the teacher's encoder)")
+    seconds = run_command(control_dir, "train-concner", control, args.threads)
     if seconds is not None:
         record["commands"][CONTROL_COMMAND] = {**ran(seconds), "steps": steps}
         srsly.write_json(record_path, record)
     if not (control_dir / "metrics" / "evaluation.json").exists():  # also after a stop between train and evaluate
         evaluate_control(control_dir, run_dir, preset["langs"], args.threads)
+
+
+def control_vars(run_dir: Path, variables: Dict[str, Any]) -> Dict[str, Any]:
+    """The control's vars: the seed's data vars, and the student's start (project.yml's ``student_transformer``:
+    the teacher's encoder that ``distill`` exported), seed and steps, so that the control differs from the
+    student in its training data and objective only."""
+    student_steps = srsly.read_json(run_dir / "training" / "distill" / "budget.json")["steps"]
+    start = srsly.read_yaml(run_dir / "project.yml")["vars"]["student_transformer"]
+    local = run_dir / start  # a folder of the seed's project, or a model name
+    return {**variables, "transformer": str(local) if local.exists() else start,
+            "seed": variables["student_seed"], "train_steps": student_steps}
 
 
 def ran(seconds: float) -> Dict[str, Any]:
