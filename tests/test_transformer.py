@@ -138,7 +138,7 @@ def _no_dropout(nlp):
 
 @pytest.fixture(scope="module")
 def mixed_length_pairs(corpus_docbins):
-    """The 3 shortest and the 3 longest English sentences with their translations: a batch that chunking splits."""
+    """The 5 shortest and the longest English sentence with their translations: a batch that chunking splits."""
     from spacy_concner.training.readers import create_paired_corpus
 
     examples = list(create_paired_corpus(corpus_docbins["en/train"], [corpus_docbins["de/train.translated"]])(
@@ -147,7 +147,7 @@ def mixed_length_pairs(corpus_docbins):
     for eg in examples:
         by_id.setdefault(eg.reference.user_data["concner.pair_id"], []).append(eg)
     pairs = sorted(by_id.values(), key=lambda pair: max(len(eg.reference) for eg in pair))
-    return [eg for pair in pairs[:3] + pairs[-3:] for eg in pair]
+    return [eg for pair in pairs[:5] + pairs[-1:] for eg in pair]
 
 
 def test_training_in_chunks_gives_the_one_call_gradients(tiny_bert, paired_examples, mixed_length_pairs):
