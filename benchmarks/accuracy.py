@@ -135,12 +135,15 @@ def run_seed(args: argparse.Namespace, seed: int) -> None:
     variables = project_vars(preset, args.data, args.runs / "subsets", seed, args.gpu_id)
     record_path = run_dir / "record.json"
     record = srsly.read_json(record_path) if record_path.exists() else {"seed": seed, "vars": variables, "commands": {}}
-    for command in COMMANDS:
+    commands = COMMANDS[:COMMANDS.index(args.until) + 1] if args.until else COMMANDS
+    for command in commands:
         log(f"seed {seed}: {command}")
         seconds = run_command(run_dir, command, variables, args.threads)
         if seconds is not None:  # a skipped command (nothing changed) keeps the record of when it ran
             record["commands"][command] = ran(seconds)
             srsly.write_json(record_path, record)
+    if commands != COMMANDS:  # --until: the rest (and the control) on a later run of the same command
+        return
     control_dir = args.runs / f"seed{seed}-equal"
     make_project(control_dir, share_from=run_dir)
     control = control_vars(run_dir, variables)
@@ -188,6 +191,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="results folder (default: the preset's under benchmarks/results)")
     p.add_argument("--threads", type=int, default=1, help="torch threads of each command (two processes: 1 each)")
     p.add_argument("--gpu-id", type=int, default=-1)
+    p.add_argument("--until", choices=COMMANDS, help="stop each seed after this workflow command (to fit a machine "
+                   "lent for a few hours; the same command without it goes on, the project lock skipping what ran)")
     p.add_argument("--report-only", action="store_true", help="only write the report from finished seeds")
     return p
 

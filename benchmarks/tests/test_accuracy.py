@@ -59,6 +59,17 @@ def test_the_benchmark_runs_the_workflow_commands(tmp_path, monkeypatch):
                                                                                "transformers"}
 
 
+def test_until_stops_each_seed_after_that_command(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(accuracy, "run_command", lambda run_dir, command, v, t: calls.append((run_dir.name, command)))
+    args = accuracy.parser().parse_args(["--runs", str(tmp_path), "--seeds", "1", "--until", "train-src"])
+    args.data, args.runs = Path("/data"), tmp_path
+    accuracy.run_seed(args, 1)
+    assert calls == [("seed1", c) for c in ("prepare", "translate", "encoder", "train-src")]  # no control either
+    with pytest.raises(SystemExit):
+        accuracy.parser().parse_args(["--runs", str(tmp_path), "--until", "train-everything"])
+
+
 def test_subsets_are_fixed_verbatim_samples(tmp_path):
     blocks = [f"w{i}\tO\nx{i}\tB-PER" for i in range(50)]
     src = tmp_path / "in.txt"
