@@ -117,6 +117,9 @@ def render_markdown(report: Dict[str, Any]) -> str:
     rows = [[s, *(_cell(report["table"][s][c]) for c in cols)] for s in report["table"]]
     md.add(md.title(2, "Entity F1 (seqeval, %), mean ± std over seeds"))
     md.add(md.table(rows, ["system", *cols], aligns=("l", *("r" for _ in cols))))
+    if CONTROL in report["table"]:
+        md.add(f"{CONTROL}: the teacher's encoder trained as many more steps as the student gets, from where the student "
+               "starts (fresh head, the student's seed), on the teacher's own data and losses.")
     md.add(md.title(2, "Paired differences (F1 points, 95% t-interval over seeds)"))
     pairs: Dict[str, Dict[str, str]] = {}
     for c in report["comparisons"]:

@@ -131,6 +131,7 @@ def test_the_markdown_report_shows_table_comparisons_and_target():
     assert "| concner+distill − source+translations | +4.5 [" in text
     assert "**met**" in text and "still rising" in text
     assert "each seed's runs on one machine" in text
+    assert f"{CONTROL}: the teacher's encoder trained as many more steps as the student gets" in text
     rows = _rows([0.04, 0.045, 0.05])
     rows[0]["recorded"] = {"code": {"commit": "abc"}, "machine": {"cpu": "x", "machine_id": "other"}}
     split = build_report("WikiAnn", ["de", "bg"], ["de", "bg"], rows, "cmd")
