@@ -132,6 +132,11 @@ def test_the_markdown_report_shows_table_comparisons_and_target():
     assert "**met**" in text and "still rising" in text
     assert "each seed's runs on one machine" in text
     assert f"{CONTROL}: the teacher's encoder trained as many more steps as the student gets" in text
+    # the summary README copies: the focus mean per system and its paired gain over the better baseline
+    assert "| source+translations (the better baseline) | 62.0 ± 0.0 |  |" in text
+    assert "| concner | 63.0 ± 0.0 | +1.0 [+1.0, +1.0] |" in text
+    assert f"| {CONTROL} | 63.0 ± 0.0 | +1.0 [+1.0, +1.0] |" in text
+    assert "| concner+distill | 66.5 ± 0.5 | +4.5 [+3.3, +5.7] |" in text
     rows = _rows([0.04, 0.045, 0.05])
     rows[0]["recorded"] = {"code": {"commit": "abc"}, "machine": {"cpu": "x", "machine_id": "other"}}
     split = build_report("WikiAnn", ["de", "bg"], ["de", "bg"], rows, "cmd")
