@@ -194,6 +194,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--until", choices=COMMANDS, help="stop each seed after this workflow command (to fit a machine "
                    "lent for a few hours; the same command without it goes on, the project lock skipping what ran)")
     p.add_argument("--report-only", action="store_true", help="only write the report from finished seeds")
+    p.add_argument("--arms", type=Path, nargs="*", default=[], help="runs folders of budget-rule arms (the same "
+                   "layout, longer budgets): the report says what they gave each run still rising")
     return p
 
 
@@ -214,7 +216,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         for seed in args.seeds:
             run_seed(args, seed)
     command = ["python -m benchmarks accuracy", *(sys.argv[1:] if argv is None else argv)]
-    write_report(args.dataset, preset, args.runs, args.out, " ".join(command))
+    write_report(args.dataset, preset, args.runs, args.out, " ".join(command), [a.resolve() for a in args.arms])
 
 
 if __name__ == "__main__":

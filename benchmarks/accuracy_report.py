@@ -5,7 +5,7 @@ Reads only what the workflow wrote in each seed's project copy (``metrics/evalua
 """
 import statistics
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import srsly
 from wasabi import MarkdownRenderer
@@ -56,12 +56,30 @@ def seed_runs(seed_dir: Path) -> List[Dict[str, Any]]:
     return rows
 
 
+def arm_runs(arm_dir: Path) -> List[Dict[str, Any]]:
+    """The trainings of a budget-rule arm (the table's runs retrained with a longer budget, in the same per-seed
+    layout): system, seed, budget and English dev F1 of each one that finished, so the report can say how a run
+    flagged "still rising" was answered."""
+    found = []
+    for seed_dir in sorted(arm_dir.glob("seed[0-9]*")):
+        record = srsly.read_json(seed_dir / "record.json") if (seed_dir / "record.json").exists() else {}
+        for system, (command, folder) in SYSTEMS.items():
+            trained = seed_dir / "training" / folder
+            if not (trained / "budget.json").exists() or command not in record.get("commands", {}):
+                continue  # not trained by the arm, or stopped before it finished
+            budget = srsly.read_json(trained / "budget.json")
+            found.append({"system": system, "seed": record["seed"], "arm": str(arm_dir), "passes": budget["passes"],
+                          "dev_en": convergence(dev_curve(trained / "train_log.jsonl"), budget["steps"]),
+                          "recorded": record["commands"][command]})
+    return found
+
+
 def mean_f1(row: Dict[str, Any], langs: List[str]) -> float:
     return 100 * statistics.fmean(row["f1"][lang] for lang in langs)
 
 
-def build_report(title: str, langs: List[str], focus: List[str], rows: List[Dict[str, Any]], command: str
-                 ) -> Dict[str, Any]:
+def build_report(title: str, langs: List[str], focus: List[str], rows: List[Dict[str, Any]], command: str,
+                 arms: Sequence[Dict[str, Any]] = ()) -> Dict[str, Any]:
     """Table, paired comparisons and target over the seeds' rows; F1 in points (%) from here on."""
     focus_col = "/".join(focus) + " mean"
     columns = {**{lang: [lang] for lang in langs}, focus_col: focus}
@@ -87,9 +105,18 @@ def build_report(title: str, langs: List[str], focus: List[str], rows: List[Dict
                 for n in seeds}
     return {"title": title, "command": command, "encoder": rows[0]["encoder"] if rows else None, "seeds": seeds,
             "languages": langs, "focus": focus, "better_baseline": better, "commits": commits,
-            "machines_per_seed": machines, "still_rising": [[r["system"], r["seed"]] for r in rows
-                                                             if r["dev_en"]["still_rising"]],
+            "machines_per_seed": machines,
+            "still_rising": [_rising(r, arms) for r in rows if r["dev_en"]["still_rising"]],
             "table": table, "comparisons": comparisons, "target": target, "runs": rows}
+
+
+def _rising(row: Dict[str, Any], arms: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """A run still rising, with the longer budgets the rule's arms gave the same system and seed."""
+    longer = [{"passes": a["passes"], "dev_f1": a["dev_en"]["dev_f1"], "still_rising": a["dev_en"]["still_rising"],
+               "arm": a["arm"]} for a in arms if a["system"] == row["system"] and a["seed"] == row["seed"]
+              and a["passes"] > row["budget"]["passes"]]
+    return {"system": row["system"], "seed": row["seed"], "passes": row["budget"]["passes"],
+            "dev_f1": row["dev_en"]["dev_f1"], "longer": sorted(longer, key=lambda a: a["passes"])}
 
 
 def _mean_std(values: List[float]) -> Dict[str, Any]:
@@ -142,8 +169,15 @@ def render_markdown(report: Dict[str, Any]) -> str:
     split = {n: ms for n, ms in report["machines_per_seed"].items() if len(ms) > 1}
     md.add("Machines: each seed's runs on one machine." if not split else "Machines: **runs of one seed on "
            "different machines** (" + "; ".join(f"seed {n}: {', '.join(ms)}" for n, ms in split.items()) + ").")
-    rising = ", ".join(f"{s} seed {n}" for s, n in report["still_rising"]) or "none"
-    md.add(f"Runs still rising on English dev in their last quarter (the rule gives them a longer budget): {rising}.")
+    open_ = [r for r in report["still_rising"] if not r["longer"]]
+    md.add("Runs still rising on English dev in their last quarter, no longer budget tried yet (the rule gives them "
+           "one): " + (", ".join(f"{r['system']} seed {r['seed']}" for r in open_) or "none") + ".")
+    tried = [r for r in report["still_rising"] if r["longer"]]
+    if tried:
+        md.add("Runs still rising whose longer budget the rule's arm tried (English dev F1; the budget with the higher "
+               "is kept, benchmarks/EXPERIMENTS.md): " + "; ".join(
+                   f"{r['system']} seed {r['seed']}: {r['dev_f1']:.2f} at {r['passes']:g} passes, "
+                   + ", ".join(f"{a['dev_f1']:.2f} at {a['passes']:g}" for a in r["longer"]) for r in tried) + ".")
     return md.text + "\n"
 
 
@@ -170,13 +204,15 @@ def _cell(stat: Dict[str, Any]) -> str:
     return f"{stat['mean']:.1f}" + ("" if stat["std"] is None else f" ± {stat['std']:.1f}")
 
 
-def write_report(dataset: str, preset: Dict[str, Any], runs: Path, out: Path, command: str) -> Optional[Path]:
+def write_report(dataset: str, preset: Dict[str, Any], runs: Path, out: Path, command: str,
+                 arms: Sequence[Path] = ()) -> Optional[Path]:
     rows = [r for d in sorted(runs.glob("seed[0-9]*")) if d.is_dir() and not d.name.endswith("-equal")
             for r in seed_runs(d)]
     if not rows:
         print(f"no finished seed under {runs} yet: no report written")
         return None
-    report = build_report(preset["title"], preset["langs"], preset["focus"], rows, command)
+    report = build_report(preset["title"], preset["langs"], preset["focus"], rows, command,
+                          [a for arm in arms for a in arm_runs(arm)])
     out.mkdir(parents=True, exist_ok=True)
     srsly.write_json(out / "accuracy.json", report)
     (out / "accuracy.md").write_text(render_markdown(report), encoding="utf-8")

@@ -129,7 +129,7 @@ def test_the_markdown_report_shows_table_comparisons_and_target():
     text = render_markdown(build_report("WikiAnn", ["de", "bg"], ["de", "bg"], _rows([0.04, 0.045, 0.05]), "cmd"))
     assert "| concner+distill | 66.5 ± 0.5 | 66.5 ± 0.5 | 66.5 ± 0.5 |" in text
     assert "| concner+distill − source+translations | +4.5 [" in text
-    assert "**met**" in text and "still rising" in text
+    assert "**met**" in text and "no longer budget tried yet (the rule gives them one): none." in text
     assert "each seed's runs on one machine" in text
     assert f"{CONTROL}: the teacher's encoder trained as many more steps as the student gets" in text
     # the summary README copies: the focus mean per system and its paired gain over the better baseline
@@ -167,9 +167,9 @@ def test_the_report_reads_what_the_workflow_and_the_runner_wrote(tmp_path):
     seed_dir, control_dir = tmp_path / "seed0", tmp_path / "seed0-equal"
     record = {"seed": 0, "commands": {}}
 
-    def system(folder, command, name, f1, steps):
+    def system(folder, command, name, f1, steps, passes=30):
         folder.mkdir(parents=True)
-        srsly.write_json(folder / "budget.json", {"steps": steps})
+        srsly.write_json(folder / "budget.json", {"steps": steps, "passes": passes})
         (folder / "train_log.jsonl").write_text("\n".join(
             f'{{"step": {s}, "scores": {{"ents_f": {v}}}, "score": {v / 100}}}' for s, v in ((0, 5.0), (steps, 70.0))))
         record["commands"][command] = {"code": {"commit": command}, "machine": {"cpu": "x"}}
@@ -183,9 +183,24 @@ def test_the_report_reads_what_the_workflow_and_the_runner_wrote(tmp_path):
     name, by_lang = system(control_dir / "training" / "concner", CONTROL_COMMAND, CONTROL, 0.5, 99)
     srsly.write_json(control_dir / "metrics" / "evaluation.json", {"results": {name: by_lang}, "encoder": "e"})
     srsly.write_json(seed_dir / "record.json", record)
+    # a budget arm that retrained source-only at 40 passes (and was stopped before its teacher finished)
+    arm = tmp_path / "arm"
+    record = {"seed": 0, "commands": {}}
+    system(arm / "seed0" / "training" / "src", "train-src", "source-only", 0.0, 20, passes=40)
+    (arm / "seed0" / "training" / "concner").mkdir(parents=True)
+    srsly.write_json(arm / "seed0" / "record.json", record)
     preset = {**accuracy.DATASETS["wikiann"], "langs": ["de"], "focus": ["de"]}
-    write_report("wikiann", preset, tmp_path, tmp_path / "out", "cmd")
-    rows = {r["system"]: r for r in srsly.read_json(tmp_path / "out" / "accuracy.json")["runs"]}
+    write_report("wikiann", preset, tmp_path, tmp_path / "out", "cmd", [arm])
+    report = srsly.read_json(tmp_path / "out" / "accuracy.json")
+    rows = {r["system"]: r for r in report["runs"]}
     assert {s: r["recorded"]["code"]["commit"] for s, r in rows.items()} == {
         **{s: c for s, (c, _) in SYSTEMS.items()}, CONTROL: CONTROL_COMMAND}
     assert rows[CONTROL]["budget"]["steps"] == 99 and rows["concner"]["dev_en"]["selected_step"] == 30
+    # every run here rises 5 -> 70 in its last quarter; only source-only has a longer budget tried, by the arm
+    rising = {r["system"]: r for r in report["still_rising"]}
+    assert set(rising) == {*SYSTEMS, CONTROL}
+    assert rising["source-only"]["longer"] == [{"passes": 40, "dev_f1": 70.0, "still_rising": True, "arm": str(arm)}]
+    assert all(not r["longer"] for s, r in rising.items() if s != "source-only")
+    text = (tmp_path / "out" / "accuracy.md").read_text(encoding="utf-8")
+    assert "no longer budget tried yet (the rule gives them one): source+translations seed 0, concner seed 0" in text
+    assert "source-only seed 0: 70.00 at 30 passes, 70.00 at 40." in text
