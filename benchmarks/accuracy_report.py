@@ -44,10 +44,8 @@ def seed_runs(seed_dir: Path) -> List[Dict[str, Any]]:
         ev = srsly.read_json(path)
         for system, by_lang in ev["results"].items():
             command, folder = trained[system]
-            budget = srsly.read_json(folder / "budget.json")
             rows.append({
-                "system": system, "seed": seed, "budget": budget,
-                "dev_en": convergence(dev_curve(folder / "train_log.jsonl"), budget["steps"]),
+                "system": system, "seed": seed, **_training(folder),
                 "f1": {lang: r["seqeval"]["f1"] for lang, r in by_lang.items()},
                 "f1_strict": {lang: r["seqeval_strict"]["f1"] for lang, r in by_lang.items()},
                 "encoder": ev.get("encoder"),
@@ -67,11 +65,22 @@ def arm_runs(arm_dir: Path) -> List[Dict[str, Any]]:
             trained = seed_dir / "training" / folder
             if not (trained / "budget.json").exists() or command not in record.get("commands", {}):
                 continue  # not trained by the arm, or stopped before it finished
-            budget = srsly.read_json(trained / "budget.json")
-            found.append({"system": system, "seed": record["seed"], "arm": str(arm_dir), "passes": budget["passes"],
-                          "dev_en": convergence(dev_curve(trained / "train_log.jsonl"), budget["steps"]),
+            run = _training(trained)
+            found.append({"system": system, "seed": record["seed"], "arm": str(arm_dir),
+                          "passes": run["budget"]["passes"], "dev_en": run["dev_en"],
                           "recorded": record["commands"][command]})
     return found
+
+
+def _training(folder: Path) -> Dict[str, Any]:
+    """A training folder's budget and its English dev convergence (selected step, still rising)."""
+    budget = srsly.read_json(folder / "budget.json")
+    return {"budget": budget, "dev_en": convergence(dev_curve(folder / "train_log.jsonl"), budget["steps"])}
+
+
+def focus_column(focus: List[str]) -> str:
+    """The table's column of the focus languages' mean, e.g. "de/bg/hu mean"."""
+    return "/".join(focus) + " mean"
 
 
 def mean_f1(row: Dict[str, Any], langs: List[str]) -> float:
@@ -81,7 +90,7 @@ def mean_f1(row: Dict[str, Any], langs: List[str]) -> float:
 def build_report(title: str, langs: List[str], focus: List[str], rows: List[Dict[str, Any]], command: str,
                  arms: Sequence[Dict[str, Any]] = ()) -> Dict[str, Any]:
     """Table, paired comparisons and target over the seeds' rows; F1 in points (%) from here on."""
-    focus_col = "/".join(focus) + " mean"
+    focus_col = focus_column(focus)
     columns = {**{lang: [lang] for lang in langs}, focus_col: focus}
     systems = [s for s in [*SYSTEMS, CONTROL] if any(r["system"] == s for r in rows)]
     by = {(r["system"], r["seed"]): r for r in rows}
@@ -155,9 +164,8 @@ def render_markdown(report: Dict[str, Any]) -> str:
     md.add(md.title(2, "Paired differences (F1 points, 95% t-interval over seeds)"))
     pairs: Dict[str, Dict[str, str]] = {}
     for c in report["comparisons"]:
-        lo_hi = "" if c["ci95"] is None else f" [{c['ci95'][0]:+.1f}, {c['ci95'][1]:+.1f}]"
         word = {True: " beats", False: " below", None: ""}[c["beats"]]
-        pairs.setdefault(f"{c['system']} − {c['baseline']}", {})[c["column"]] = f"{c['mean']:+.1f}{lo_hi}{word}"
+        pairs.setdefault(f"{c['system']} − {c['baseline']}", {})[c["column"]] = _pair_cell(c) + word
     md.add(md.table([[k, *(v.get(c, "–") for c in cols)] for k, v in pairs.items()], ["comparison", *cols],
                     aligns=("l", *("r" for _ in cols))))
     t = report["target"]
@@ -184,20 +192,22 @@ def render_markdown(report: Dict[str, Any]) -> str:
 def render_summary(report: Dict[str, Any]) -> str:
     """The short table README shows, made from the report so README copies numbers instead of retyping them:
     each system's focus-language mean and its paired difference from the better baseline."""
-    focus_col = "/".join(report["focus"]) + " mean"
+    focus_col = focus_column(report["focus"])
     better = report["better_baseline"]
     gain = {c["system"]: c for c in report["comparisons"] if c["baseline"] == better and c["column"] == focus_col}
     rows = []
     for system, stats in report["table"].items():
         name = system + (" (the better baseline)" if system == better else "")
-        c = gain.get(system)
-        pair = "" if c is None else f"{c['mean']:+.1f}" + ("" if c["ci95"] is None else
-                                                           f" [{c['ci95'][0]:+.1f}, {c['ci95'][1]:+.1f}]")
-        rows.append([name, _cell(stats[focus_col]), pair])
+        rows.append([name, _cell(stats[focus_col]), _pair_cell(gain[system]) if system in gain else ""])
     md = MarkdownRenderer()
     md.add(md.table(rows, ["system", f"F1, {focus_col} (± std over seeds)",
                            "paired vs the better baseline (95% interval)"], aligns=("l", "r", "r")))
     return md.text
+
+
+def _pair_cell(c: Dict[str, Any]) -> str:
+    """A paired difference and its 95% interval, e.g. "+4.5 [+3.3, +5.7]"."""
+    return f"{c['mean']:+.1f}" + ("" if c["ci95"] is None else f" [{c['ci95'][0]:+.1f}, {c['ci95'][1]:+.1f}]")
 
 
 def _cell(stat: Dict[str, Any]) -> str:
