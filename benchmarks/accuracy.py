@@ -2,9 +2,15 @@
 
 What the benchmark adds to ``spacy project run``: fixed data subsets, seeds, repetition, one control and
 the report. What it never adds: a training setting. Each seed is a copy of the project (``project.yml`` and
-``configs/``) in ``RUNS/seed{N}``, run with ``python -m spacy project run COMMAND`` for every command of the
-``all`` workflow but ``package``, with vars that name only data and seeds (:data:`DATA_VARS`; a test holds
-it to that). spaCy's project lock makes it resumable: a rerun skips every command whose inputs are unchanged.
+``configs/``) in ``RUNS/seed{N}``, run with ``python -m spacy project run COMMAND`` for the commands of the
+``all`` workflow, with vars that name only data and seeds (:data:`DATA_VARS`; a test holds it to that).
+
+Each system of the table is one unit: the workflow commands that train it, then the workflow's evaluation
+(``spacy_concner evaluate``, the ``evaluate`` command's arguments) of that one system. A unit ends by keeping
+its evidence (record, budget, English dev curve, evaluation: kilobytes) in ``KEEP/seed{N}`` (default: the
+results folder's ``runs/``, committed), and a kept unit is never run again: a stop loses only the unit that
+was running, and the report is made from the kept files alone. (Sessions here lose everything outside git;
+models are not kept, so a unit that needs the teacher retrains it, bit-identically on the same machine.)
 
 The control: the teacher given as many extra steps as the student gets (``RUNS/seed{N}-equal``): the project's
 ``train-concner`` from the teacher's fine-tuned encoder, with a fresh head and the student's seed, for the
@@ -12,11 +18,13 @@ student's steps (``--vars.transformer``, ``--vars.seed``, ``--vars.train_steps``
 from the same encoder and train as long; only distillation differs, so "the student beats its teacher" is not
 bought with steps.
 
-    python -m benchmarks accuracy --dataset wikiann --seeds 0 1 2 3 4 --runs /work/bench-runs/wikiann
+    python -m benchmarks accuracy --dataset wikiann --seeds 0 1 2 3 4 --runs /work/bench-runs/wikiann --lanes 2
     python -m benchmarks accuracy --dataset wikiann --runs /work/bench-runs/wikiann --report-only
 
-Two processes may share the 2 cores with ``--threads 1`` each, on different seeds (the runs of one seed are
-paired in the report, so they are made on one machine; each records where it ran).
+``--lanes 2`` runs one seed's units in two processes on the 2 cores (``--threads 1`` each): the baselines then
+the control in one, the teacher then the student in the other (the control starts once ``distill`` has planned
+the student's steps). The runs of one seed are paired in the report, so they are made on one machine; each
+records where it ran.
 """
 import argparse
 import os
@@ -24,6 +32,7 @@ import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -32,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import srsly  # noqa: E402
 
-from benchmarks.accuracy_report import CONTROL, CONTROL_COMMAND, write_report  # noqa: E402
+from benchmarks.accuracy_report import CONTROL, CONTROL_COMMAND, SYSTEMS, write_report  # noqa: E402
 from benchmarks.record import check_checkout, check_pins, code_record, machine_record  # noqa: E402
 
 DATASETS: Dict[str, Dict[str, Any]] = {
@@ -56,7 +65,16 @@ DATA_VARS = {"source_train", "source_dev", "target_test", "target_unlabelled", "
 # the equal-compute control only: where it starts (the teacher's encoder), its seed (the student's) and its steps
 CONTROL_VARS = {"transformer", "seed", "train_steps"}
 STUDENT_SEED_OFFSET = 1000  # project.yml's student_seed for seed 0; seed N uses N + this
-COMMANDS = ["prepare", "translate", "encoder", "train-src", "train-src-trans", "train-concner", "distill", "evaluate"]
+PREPARE = ["prepare", "translate", "encoder"]  # the workflow's first commands: every unit's data and encoder
+# each system: the workflow commands that train it, in order (spaCy's project lock skips one whose outputs are there
+# and unchanged), and its folder under training/ (the control's: the teacher's, in the seed's "-equal" copy)
+UNITS: Dict[str, List[str]] = {"source-only": ["train-src"], "source+translations": ["train-src-trans"],
+                               "concner": ["train-concner"], "concner+distill": ["train-concner", "distill"],
+                               CONTROL: ["train-concner", "distill"]}
+FOLDERS = {**{system: folder for system, (_, folder) in SYSTEMS.items()}, CONTROL: "concner"}
+# --lanes 2: the baselines then the control in one process, the teacher then the student in the other
+LANES = [["source-only", "source+translations", CONTROL], ["concner", "concner+distill"]]
+RECORD_LOCK = threading.Lock()
 
 
 def log(message: str) -> None:
@@ -128,33 +146,101 @@ def run_command(run_dir: Path, command: str, variables: Dict[str, Any], threads:
 
 
 def run_seed(args: argparse.Namespace, seed: int) -> None:
-    """Every command of the workflow for one seed, then the equal-compute control; each records where it ran."""
+    """The seed's units not kept yet: the workflow's first commands, then each system's unit, in one process or,
+    with ``--lanes 2``, two; each command records where it ran."""
     preset = DATASETS[args.dataset]
     run_dir = args.runs / f"seed{seed}"
+    todo = [s for s in args.systems if not kept(args.keep / run_dir.name, s)]
+    if not todo:
+        log(f"seed {seed}: every unit kept in {args.keep}")
+        return
     make_project(run_dir)
     variables = project_vars(preset, args.data, args.runs / "subsets", seed, args.gpu_id)
-    record_path = run_dir / "record.json"
-    record = srsly.read_json(record_path) if record_path.exists() else {"seed": seed, "vars": variables, "commands": {}}
-    commands = COMMANDS[:COMMANDS.index(args.until) + 1] if args.until else COMMANDS
-    for command in commands:
-        log(f"seed {seed}: {command}")
-        seconds = run_command(run_dir, command, variables, args.threads)
-        if seconds is not None:  # a skipped command (nothing changed) keeps the record of when it ran
-            record["commands"][command] = ran(seconds)
-            srsly.write_json(record_path, record)
-    if commands != COMMANDS:  # --until: the rest (and the control) on a later run of the same command
+    record_path, kept_record = run_dir / "record.json", args.keep / run_dir.name / "record.json"
+    if not record_path.exists():  # the kept units' records go on in the same file
+        srsly.write_json(record_path, srsly.read_json(kept_record) if kept_record.exists()
+                         else {"seed": seed, "vars": variables, "commands": {}})
+    if srsly.read_json(record_path)["vars"] != variables:
+        raise SystemExit(f"{record_path}: made with other vars than this run's; use another --runs folder")
+    for command in PREPARE:
+        run_recorded(run_dir, command, variables, args.threads)
+    lanes = [todo] if args.lanes == 1 else [[s for s in units if s in todo] for units in LANES]
+    failed: List[BaseException] = []
+    threads: List[threading.Thread] = []
+
+    def lane(systems: List[str]) -> None:
+        try:
+            for system in systems:
+                producer = next((t for t in threads if t is not threading.current_thread()), None)
+                run_unit(args, system, run_dir, variables, preset["langs"], producer)
+        except BaseException as err:  # noqa: B036 - SystemExit from a failed command, shown after the join
+            failed.append(err)
+
+    threads.extend(threading.Thread(target=lane, args=(systems,), name=f"seed{seed}-lane{i}")
+                   for i, systems in enumerate(lanes) if systems)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise SystemExit(f"seed {seed}: {failed[0]}")
+
+
+def run_unit(args: argparse.Namespace, system: str, run_dir: Path, variables: Dict[str, Any], langs: Sequence[str],
+             producer: Optional[threading.Thread] = None) -> None:
+    """One system: its workflow commands, its evaluation, its evidence kept. The control waits for ``producer`` (the
+    other lane, training the student) to plan the student's steps rather than run ``distill`` beside it."""
+    log(f"{run_dir.name}: {system}")
+    plan = run_dir / "training" / "distill" / "budget.json"
+    if system == CONTROL and producer is not None:
+        while producer.is_alive() and not plan.exists():
+            time.sleep(20)
+    if not (system == CONTROL and plan.exists() and producer is not None and producer.is_alive()):
+        for command in UNITS[system]:
+            run_recorded(run_dir, command, variables, args.threads)
+    unit_dir = run_dir
+    if system == CONTROL:
+        unit_dir = run_dir.parent / f"{run_dir.name}-equal"
+        make_project(unit_dir, share_from=run_dir)
+        control = control_vars(run_dir, variables)
+        log(f"{run_dir.name}: the equal-compute teacher ({control['train_steps']} more steps from the teacher's encoder)")
+        run_recorded(unit_dir, "train-concner", control, args.threads, record_dir=run_dir, key=CONTROL_COMMAND,
+                     extra={"steps": control["train_steps"]})
+    evaluate_system(unit_dir, system, langs, args.threads)
+    keep(unit_dir, args.keep / unit_dir.name, FOLDERS[system])
+    with RECORD_LOCK:
+        (args.keep / run_dir.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run_dir / "record.json", args.keep / run_dir.name / "record.json")
+
+
+def run_recorded(run_dir: Path, command: str, variables: Dict[str, Any], threads: int,
+                 record_dir: Optional[Path] = None, key: Optional[str] = None,
+                 extra: Optional[Dict[str, Any]] = None) -> None:
+    """A workflow command, and where and how long it ran in the seed's record.json (a command spaCy skipped keeps
+    the record of when it ran)."""
+    seconds = run_command(run_dir, command, variables, threads)
+    if seconds is None:
         return
-    control_dir = args.runs / f"seed{seed}-equal"
-    make_project(control_dir, share_from=run_dir)
-    control = control_vars(run_dir, variables)
-    steps = control["train_steps"]
-    log(f"seed {seed}: the equal-compute teacher ({steps} more steps from the teacher's encoder)")
-    seconds = run_command(control_dir, "train-concner", control, args.threads)
-    if seconds is not None:
-        record["commands"][CONTROL_COMMAND] = {**ran(seconds), "steps": steps}
-        srsly.write_json(record_path, record)
-    if not (control_dir / "metrics" / "evaluation.json").exists():  # also after a stop between train and evaluate
-        evaluate_control(control_dir, run_dir, preset["langs"], args.threads)
+    path = (record_dir or run_dir) / "record.json"
+    with RECORD_LOCK:
+        record = srsly.read_json(path)
+        record["commands"][key or command] = {**ran(seconds), **(extra or {})}
+        srsly.write_json(path, record)
+
+
+def kept(keep_dir: Path, system: str) -> bool:
+    """Whether a system's unit is kept: its evaluation is in the keep folder (the control's in the "-equal" one)."""
+    if system == CONTROL:
+        keep_dir = keep_dir.parent / f"{keep_dir.name}-equal"
+    return (keep_dir / "metrics" / FOLDERS[system] / "evaluation.json").exists()
+
+
+def keep(unit_dir: Path, keep_dir: Path, folder: str) -> None:
+    """Copy a unit's evidence (what the report reads) from the project copy into the keep folder."""
+    for name in (f"training/{folder}/budget.json", f"training/{folder}/train_log.jsonl",
+                 f"metrics/{folder}/evaluation.json", f"metrics/{folder}/evaluation.md"):
+        (keep_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(unit_dir / name, keep_dir / name)
 
 
 def control_vars(run_dir: Path, variables: Dict[str, Any]) -> Dict[str, Any]:
@@ -173,13 +259,25 @@ def ran(seconds: float) -> Dict[str, Any]:
     return {"seconds": round(seconds, 1), "code": code_record(ROOT), "machine": machine_record()}
 
 
-def evaluate_control(control_dir: Path, run_dir: Path, langs: Sequence[str], threads: int) -> None:
-    """The project's evaluation (`spacy_concner evaluate`) of the control on the seed's test sets."""
-    model = control_dir / "training" / "concner" / "model-best"
-    cmd = [sys.executable, "-m", "spacy_concner", "evaluate", f"{CONTROL}={model}", "--langs", " ".join(langs),
-           "--test", f"{{lang}}={run_dir}/data/{{lang}}/test.spacy", "--output", str(control_dir / "metrics")]
-    subprocess.run(cmd, check=True, cwd=control_dir, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+def evaluate_args(unit_dir: Path, system: str, langs: Sequence[str]) -> List[str]:
+    """The workflow's ``evaluate`` command for one system: the same scorer and arguments (``--langs``, ``--test``,
+    ``--encoder-from`` the project's encoder), its output in ``metrics/FOLDER``. Every system is scored on its own
+    there too (spacy_concner.workflow.evaluate), so one at a time gives the same numbers."""
+    folder = FOLDERS[system]
+    encoder = srsly.read_yaml(unit_dir / "project.yml")["vars"]["transformer"]
+    return [sys.executable, "-m", "spacy_concner", "evaluate", f"{system}=training/{folder}/model-best",
+            "--langs", " ".join(langs), "--test", "{lang}=data/{lang}/test.spacy", "--encoder-from", encoder,
+            "--output", f"metrics/{folder}"]
+
+
+def evaluate_system(unit_dir: Path, system: str, langs: Sequence[str], threads: int) -> None:
+    cmd = evaluate_args(unit_dir, system, langs)
+    proc = subprocess.run(cmd, cwd=unit_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
+    with (unit_dir / "benchmark.log").open("a", encoding="utf-8") as fh:
+        fh.write(f"\n$ {' '.join(cmd)}\n{proc.stdout}")
+    if proc.returncode != 0:
+        raise SystemExit(f"{unit_dir}: evaluating {system} failed; see {unit_dir / 'benchmark.log'}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -187,12 +285,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=sorted(DATASETS), default="wikiann")
     p.add_argument("--data", type=Path, help="the dataset's folder (default: the preset's, under ../shared/data)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    p.add_argument("--runs", type=Path, required=True, help="folder of the per-seed project copies (outside git)")
+    p.add_argument("--runs", type=Path, help="folder of the per-seed project copies (outside git; not needed for "
+                   "--report-only)")
     p.add_argument("--out", type=Path, help="results folder (default: the preset's under benchmarks/results)")
     p.add_argument("--threads", type=int, default=1, help="torch threads of each command (two processes: 1 each)")
     p.add_argument("--gpu-id", type=int, default=-1)
-    p.add_argument("--until", choices=COMMANDS, help="stop each seed after this workflow command (to fit a machine "
-                   "lent for a few hours; the same command without it goes on, the project lock skipping what ran)")
+    p.add_argument("--systems", nargs="+", choices=list(UNITS), default=list(UNITS), metavar="SYSTEM",
+                   help=f"the units to run (default all: {', '.join(UNITS)})")
+    p.add_argument("--lanes", type=int, choices=[1, 2], default=1, help="processes per seed (2: one per core)")
+    p.add_argument("--keep", type=Path, help="where each unit's evidence is kept and the report reads it "
+                   "(default: the results folder's runs/)")
     p.add_argument("--report-only", action="store_true", help="only write the report from finished seeds")
     p.add_argument("--arms", type=Path, nargs="*", default=[], help="runs folders of budget-rule arms (the same "
                    "layout, longer budgets): the report says what they gave each run still rising")
@@ -204,19 +306,24 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     preset = DATASETS[args.dataset]
     args.data = (args.data or ROOT / preset["data"]).resolve()
     args.out = (args.out or ROOT / preset["out"]).resolve()
-    args.runs = args.runs.resolve()
+    args.keep = (args.keep or args.out / "runs").resolve()
     if not (args.data / "en" / "train.txt").exists():
         raise SystemExit(f"{args.data}/en/train.txt not found: pass --data DIR (see ../shared/data/SOURCES.md)")
     if not args.report_only:
+        if args.runs is None:
+            raise SystemExit("pass --runs DIR: the folder for the seeds' project copies (outside git)")
+        args.runs = args.runs.resolve()
         check_pins(ROOT / "constraints.txt")
         check_checkout(ROOT)
         subsets = args.runs / "subsets"
         if not (subsets / "sizes.json").exists():
             srsly.write_json(subsets / "sizes.json", write_subsets(preset, args.data, subsets))
+        args.keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(subsets / "sizes.json", args.keep / "subset_sizes.json")
         for seed in args.seeds:
             run_seed(args, seed)
     command = ["python -m benchmarks accuracy", *(sys.argv[1:] if argv is None else argv)]
-    write_report(args.dataset, preset, args.runs, args.out, " ".join(command), [a.resolve() for a in args.arms])
+    write_report(args.dataset, preset, args.keep, args.out, " ".join(command), [a.resolve() for a in args.arms])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The accuracy report: every finished seed's runs, the table over seeds, the paired comparisons and the target.
 
-Reads only what the workflow wrote in each seed's project copy (``metrics/evaluation.json``,
-``training/*/train_log.jsonl`` and ``budget.json``) and what the runner recorded (``record.json``).
+Reads only the evidence the runner keeps of each unit (benchmarks/accuracy.py): what the workflow wrote
+(``metrics/FOLDER/evaluation.json``, ``training/FOLDER/train_log.jsonl`` and ``budget.json``) and the record of
+where each command ran (``record.json``).
 """
 import statistics
 from pathlib import Path
@@ -30,27 +31,24 @@ COMPARE = [(STUDENT, "better baseline"), (STUDENT, "source-only"), (STUDENT, "so
 
 
 def seed_runs(seed_dir: Path) -> List[Dict[str, Any]]:
-    """One row per system of a finished seed (the workflow's evaluation and the control's both exist), else []."""
+    """One row per system of a finished seed (every system's evaluation kept, the control's included), else []."""
     control_dir = seed_dir.parent / f"{seed_dir.name}-equal"
-    evals = [seed_dir / "metrics" / "evaluation.json", control_dir / "metrics" / "evaluation.json"]
-    if not all(p.exists() for p in evals):
+    trained = {**{s: (c, seed_dir, d) for s, (c, d) in SYSTEMS.items()}, CONTROL: (CONTROL_COMMAND, control_dir, "concner")}
+    evals = {s: unit / "metrics" / d / "evaluation.json" for s, (_, unit, d) in trained.items()}
+    if not all(p.exists() for p in evals.values()):
         return []
     record = srsly.read_json(seed_dir / "record.json")
-    seed = record["seed"]
     rows = []
-    trained = {**{s: (c, seed_dir / "training" / d) for s, (c, d) in SYSTEMS.items()},
-               CONTROL: (CONTROL_COMMAND, control_dir / "training" / "concner")}
-    for path in evals:
-        ev = srsly.read_json(path)
-        for system, by_lang in ev["results"].items():
-            command, folder = trained[system]
-            rows.append({
-                "system": system, "seed": seed, **_training(folder),
-                "f1": {lang: r["seqeval"]["f1"] for lang, r in by_lang.items()},
-                "f1_strict": {lang: r["seqeval_strict"]["f1"] for lang, r in by_lang.items()},
-                "encoder": ev.get("encoder"),
-                "recorded": record["commands"].get(command),
-            })
+    for system, (command, unit, folder) in trained.items():
+        ev = srsly.read_json(evals[system])
+        by_lang = ev["results"][system]
+        rows.append({
+            "system": system, "seed": record["seed"], **_training(unit / "training" / folder),
+            "f1": {lang: r["seqeval"]["f1"] for lang, r in by_lang.items()},
+            "f1_strict": {lang: r["seqeval_strict"]["f1"] for lang, r in by_lang.items()},
+            "encoder": ev.get("encoder"),
+            "recorded": record["commands"].get(command),
+        })
     return rows
 
 

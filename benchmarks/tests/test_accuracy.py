@@ -7,7 +7,7 @@ import pytest
 import srsly
 
 from benchmarks import accuracy
-from benchmarks.accuracy_report import CONTROL, SYSTEMS, build_report
+from benchmarks.accuracy_report import CONTROL, CONTROL_COMMAND, SYSTEMS, build_report
 from benchmarks.stats import convergence, paired, t_interval
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,46 +28,110 @@ def test_the_benchmark_sets_no_training_setting():
         assert variables["student_seed"] - variables["seed"] == PROJECT_VARS["student_seed"] - PROJECT_VARS["seed"]
 
 
-def test_the_benchmark_runs_the_workflow_commands(tmp_path, monkeypatch):
-    """Every command of `all` but package, in a copy of the project, with the seed's vars; then the control: the
-    teacher's command from the student's start (the teacher's encoder), with the student's seed and steps."""
-    calls = []
+TRAINED = {"train-src": "src", "train-src-trans": "src_trans", "train-concner": "concner", "distill": "distill"}
 
-    def fake_run(run_dir, command, variables, threads):
+
+def fake_workflow(monkeypatch, calls, delay=0.0):
+    """run_command and evaluate_system that write what the real ones leave for the runner (budget, dev curve,
+    evaluation), and log each call."""
+    import time
+
+    def run_command(run_dir, command, variables, threads):
         calls.append((run_dir.name, command, dict(variables)))
-        if command in ("train-concner", "distill"):
-            for name, steps in (("concner", 700), ("distill", 300), ("concner_encoder", 0)):
-                (run_dir / "training" / name).mkdir(parents=True, exist_ok=True)
-                srsly.write_json(run_dir / "training" / name / "budget.json", {"steps": steps})
+        if command in TRAINED:
+            folder = run_dir / "training" / TRAINED[command]
+            folder.mkdir(parents=True, exist_ok=True)
+            if command == "distill":
+                (run_dir / "training" / "concner_encoder").mkdir(exist_ok=True)
+                time.sleep(delay)  # the student plans its steps, then trains
+            srsly.write_json(folder / "budget.json", {"steps": 300 if command == "distill" else 700, "passes": 30})
+            (folder / "train_log.jsonl").write_text('{"step": 700, "score": 0.7}\n')
+            time.sleep(delay * (4 if command == "distill" else 1))  # the student trains longest
         return 1.0
 
-    monkeypatch.setattr(accuracy, "run_command", fake_run)
-    monkeypatch.setattr(accuracy, "evaluate_control", lambda *a: None)
-    args = accuracy.parser().parse_args(["--runs", str(tmp_path), "--seeds", "2"])
-    args.data, args.runs = Path("/data"), tmp_path
-    accuracy.run_seed(args, 2)
+    def evaluate_system(unit_dir, system, langs, threads):
+        calls.append((unit_dir.name, f"evaluate {system}", {}))
+        out = unit_dir / accuracy.evaluate_args(unit_dir, system, langs)[-1]
+        out.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(out / "evaluation.json", {"results": {system: {}}})
+        (out / "evaluation.md").write_text(system)
+
+    monkeypatch.setattr(accuracy, "run_command", run_command)
+    monkeypatch.setattr(accuracy, "evaluate_system", evaluate_system)
+
+
+def runner_args(tmp_path, *extra):
+    args = accuracy.parser().parse_args(["--runs", str(tmp_path / "runs"), "--seeds", "2", *extra])
+    args.data, args.runs, args.keep = Path("/data"), tmp_path / "runs", tmp_path / "keep"
+    return args
+
+
+def test_the_benchmark_runs_the_workflow_commands(tmp_path, monkeypatch):
+    """Every training command of `all`, in a copy of the project, with the seed's vars, each system evaluated by the
+    workflow's scorer; then the control: the teacher's command from the student's start (the teacher's encoder),
+    with the student's seed and steps. Each unit's evidence is kept, and a kept unit never runs again."""
+    calls = []
+    fake_workflow(monkeypatch, calls)
+    accuracy.run_seed(runner_args(tmp_path), 2)
     workflow = srsly.read_yaml(ROOT / "project.yml")["workflows"]["all"]
-    assert [c for d, c, _ in calls if d == "seed2"] == [c for c in workflow if c != "package"]
-    control = [(c, v) for d, c, v in calls if d == "seed2-equal"]
+    ran = [c for d, c, _ in calls if d == "seed2" and not c.startswith("evaluate")]
+    assert list(dict.fromkeys(ran)) == [c for c in workflow if c not in ("package", "evaluate")]
+    assert [c for _, c, _ in calls if c.startswith("evaluate")] == [f"evaluate {s}" for s in accuracy.UNITS]
+    control = [(c, v) for d, c, v in calls if d == "seed2-equal" and not c.startswith("evaluate")]
     seed_vars = calls[0][2]
     assert control == [("train-concner", {**seed_vars, "train_steps": 300, "seed": seed_vars["student_seed"],
-                                          "transformer": str(tmp_path / "seed2" / "training" / "concner_encoder")})]
-    assert (tmp_path / "seed2" / "project.yml").read_text() == (ROOT / "project.yml").read_text()
-    assert (tmp_path / "seed2-equal" / "data").resolve() == (tmp_path / "seed2" / "data").resolve()
-    record = srsly.read_json(tmp_path / "seed2" / "record.json")
+                                          "transformer": str(tmp_path / "runs/seed2/training/concner_encoder")})]
+    assert (tmp_path / "runs/seed2/project.yml").read_text() == (ROOT / "project.yml").read_text()
+    assert (tmp_path / "runs/seed2-equal/data").resolve() == (tmp_path / "runs/seed2/data").resolve()
+    record = srsly.read_json(tmp_path / "keep/seed2/record.json")
     assert set(record["commands"]["train-concner"]["machine"]["packages"]) >= {"torch", "spacy", "thinc", "numpy",
                                                                                "transformers"}
+    assert record["commands"][CONTROL_COMMAND]["steps"] == 300
+    for system, folder in accuracy.FOLDERS.items():
+        unit = tmp_path / "keep" / ("seed2-equal" if system == CONTROL else "seed2")
+        assert srsly.read_json(unit / "metrics" / folder / "evaluation.json")["results"] == {system: {}}
+        assert (unit / "training" / folder / "train_log.jsonl").exists()
+    # a new session: the project copies are gone, the kept evidence is not; nothing runs again
+    import shutil
+    shutil.rmtree(tmp_path / "runs")
+    calls.clear()
+    accuracy.run_seed(runner_args(tmp_path), 2)
+    assert calls == []
+    # one unit lost: the workflow's first commands and that unit only, its record going on in the kept one
+    shutil.rmtree(tmp_path / "keep/seed2/metrics/src")
+    accuracy.run_seed(runner_args(tmp_path), 2)
+    assert [c for _, c, _ in calls] == [*accuracy.PREPARE, "train-src", "evaluate source-only"]
+    assert CONTROL_COMMAND in srsly.read_json(tmp_path / "keep/seed2/record.json")["commands"]
 
 
-def test_until_stops_each_seed_after_that_command(tmp_path, monkeypatch):
+def test_two_lanes_run_the_control_beside_the_student(tmp_path, monkeypatch):
+    """--lanes 2: baselines then control in one process, teacher then student in the other; the control starts
+    once distill has planned the student's steps, without running distill a second time."""
     calls = []
-    monkeypatch.setattr(accuracy, "run_command", lambda run_dir, command, v, t: calls.append((run_dir.name, command)))
-    args = accuracy.parser().parse_args(["--runs", str(tmp_path), "--seeds", "1", "--until", "train-src"])
-    args.data, args.runs = Path("/data"), tmp_path
-    accuracy.run_seed(args, 1)
-    assert calls == [("seed1", c) for c in ("prepare", "translate", "encoder", "train-src")]  # no control either
-    with pytest.raises(SystemExit):
-        accuracy.parser().parse_args(["--runs", str(tmp_path), "--until", "train-everything"])
+    fake_workflow(monkeypatch, calls, delay=0.3)
+    real_sleep = accuracy.time.sleep
+    monkeypatch.setattr(accuracy.time, "sleep", lambda s: real_sleep(min(s, 0.3)))  # the runner polls every 20 s
+    accuracy.run_seed(runner_args(tmp_path, "--lanes", "2"), 2)
+    names = [(d, c) for d, c, _ in calls]
+    assert names.count(("seed2", "distill")) == 1 and names.count(("seed2-equal", "train-concner")) == 1
+    assert names.index(("seed2-equal", "train-concner")) > names.index(("seed2", "distill"))
+    assert all(accuracy.kept(tmp_path / "keep/seed2", s) for s in accuracy.UNITS)
+
+
+def test_each_system_is_scored_as_the_workflows_evaluate_command_scores_it(tmp_path):
+    """The runner scores one system at a time with the evaluate command's own scorer and arguments."""
+    import shutil
+    shutil.copy2(ROOT / "project.yml", tmp_path / "project.yml")
+    project = srsly.read_yaml(ROOT / "project.yml")
+    script = next(c for c in project["commands"] if c["name"] == "evaluate")["script"][0]
+    for system in SYSTEMS:
+        cmd = accuracy.evaluate_args(tmp_path, system, ["de", "bg"])
+        assert cmd[1:4] == ["-m", "spacy_concner", "evaluate"] and "python -m spacy_concner evaluate" in script
+        assert f" {cmd[4]} " in f" {script} "  # NAME=training/FOLDER/model-best, as the workflow names it
+        options = dict(zip(cmd[5::2], cmd[6::2]))
+        assert options["--langs"] == "de bg" and '--langs "${vars.target_langs}"' in script
+        assert f'--test "{options["--test"]}"' in script
+        assert options["--encoder-from"] == project["vars"]["transformer"] and "--encoder-from ${vars.transformer}" in script
 
 
 def test_subsets_are_fixed_verbatim_samples(tmp_path):
@@ -162,7 +226,7 @@ def test_runs_refuse_software_other_than_the_pinned(tmp_path):
 def test_the_report_reads_what_the_workflow_and_the_runner_wrote(tmp_path):
     """seed_runs/write_report on the files of a finished seed: each row gets its own budget, dev curve and the
     record of the command that trained it (the control's included)."""
-    from benchmarks.accuracy_report import CONTROL_COMMAND, write_report
+    from benchmarks.accuracy_report import write_report
 
     seed_dir, control_dir = tmp_path / "seed0", tmp_path / "seed0-equal"
     record = {"seed": 0, "commands": {}}
@@ -175,13 +239,11 @@ def test_the_report_reads_what_the_workflow_and_the_runner_wrote(tmp_path):
         record["commands"][command] = {"code": {"commit": command}, "machine": {"cpu": "x"}}
         return name, {"de": {"seqeval": {"f1": f1}, "seqeval_strict": {"f1": f1}}}
 
-    results = dict(system(seed_dir / "training" / d, c, s, 0.6, 10 * (i + 1))
-                   for i, (s, (c, d)) in enumerate(SYSTEMS.items()))
-    for folder in (seed_dir, control_dir):
-        (folder / "metrics").mkdir(parents=True)
-    srsly.write_json(seed_dir / "metrics" / "evaluation.json", {"results": results, "encoder": "e"})
-    name, by_lang = system(control_dir / "training" / "concner", CONTROL_COMMAND, CONTROL, 0.5, 99)
-    srsly.write_json(control_dir / "metrics" / "evaluation.json", {"results": {name: by_lang}, "encoder": "e"})
+    units = [(seed_dir, d, c, s, 0.6, 10 * (i + 1)) for i, (s, (c, d)) in enumerate(SYSTEMS.items())]
+    for unit, d, c, s, f1, steps in [*units, (control_dir, "concner", CONTROL_COMMAND, CONTROL, 0.5, 99)]:
+        name, by_lang = system(unit / "training" / d, c, s, f1, steps)
+        (unit / "metrics" / d).mkdir(parents=True)
+        srsly.write_json(unit / "metrics" / d / "evaluation.json", {"results": {name: by_lang}, "encoder": "e"})
     srsly.write_json(seed_dir / "record.json", record)
     # a budget arm that retrained source-only at 40 passes (and was stopped before its teacher finished)
     arm = tmp_path / "arm"
