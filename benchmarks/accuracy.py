@@ -322,6 +322,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         shutil.copy2(subsets / "sizes.json", args.keep / "subset_sizes.json")
         for seed in args.seeds:
             run_seed(args, seed)
+    for seed in args.seeds:
+        done = [s for s in UNITS if kept(args.keep / f"seed{seed}", s)]
+        log(f"seed {seed}: {len(done)} of {len(UNITS)} units kept" + (f" (to run: "
+            f"{', '.join(s for s in UNITS if s not in done)})" if len(done) < len(UNITS) else ""))
     command = ["python -m benchmarks accuracy", *(sys.argv[1:] if argv is None else argv)]
     write_report(args.dataset, preset, args.keep, args.out, " ".join(command), [a.resolve() for a in args.arms])
 
