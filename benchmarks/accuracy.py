@@ -224,7 +224,7 @@ def run_recorded(run_dir: Path, command: str, variables: Dict[str, Any], threads
     path = (record_dir or run_dir) / "record.json"
     with RECORD_LOCK:
         record = srsly.read_json(path)
-        record["commands"][key or command] = {**ran(seconds), **(extra or {})}
+        record["commands"][key or command] = {**ran(seconds, threads), **(extra or {})}
         srsly.write_json(path, record)
 
 
@@ -254,9 +254,10 @@ def control_vars(run_dir: Path, variables: Dict[str, Any]) -> Dict[str, Any]:
             "seed": variables["student_seed"], "train_steps": student_steps}
 
 
-def ran(seconds: float) -> Dict[str, Any]:
-    """What record.json keeps of a command that ran: how long, at which commit, on which machine and software."""
-    return {"seconds": round(seconds, 1), "code": code_record(ROOT), "machine": machine_record()}
+def ran(seconds: float, threads: int) -> Dict[str, Any]:
+    """What record.json keeps of a command that ran: how long, with how many torch threads (bit-identical reruns
+    need the same count), at which commit, on which machine and software."""
+    return {"seconds": round(seconds, 1), "threads": threads, "code": code_record(ROOT), "machine": machine_record()}
 
 
 def evaluate_args(unit_dir: Path, system: str, langs: Sequence[str]) -> List[str]:

@@ -86,7 +86,7 @@ def test_the_benchmark_runs_the_workflow_commands(tmp_path, monkeypatch):
     record = srsly.read_json(tmp_path / "keep/seed2/record.json")
     assert set(record["commands"]["train-concner"]["machine"]["packages"]) >= {"torch", "spacy", "thinc", "numpy",
                                                                                "transformers"}
-    assert record["commands"][CONTROL_COMMAND]["steps"] == 300
+    assert record["commands"][CONTROL_COMMAND]["steps"] == 300 and record["commands"]["distill"]["threads"] == 1
     for system, folder in accuracy.FOLDERS.items():
         unit = tmp_path / "keep" / ("seed2-equal" if system == CONTROL else "seed2")
         assert srsly.read_json(unit / "metrics" / folder / "evaluation.json")["results"] == {system: {}}
