@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import srsly  # noqa: E402
 
-from benchmarks.accuracy_report import CONTROL, CONTROL_COMMAND, SYSTEMS, write_report  # noqa: E402
+from benchmarks.accuracy_report import CONTROL, CONTROL_COMMAND, evaluation_path, units, write_report  # noqa: E402
 from benchmarks.record import check_checkout, check_pins, code_record, machine_record  # noqa: E402
 
 DATASETS: Dict[str, Dict[str, Any]] = {
@@ -71,7 +71,7 @@ PREPARE = ["prepare", "translate", "encoder"]  # the workflow's first commands: 
 UNITS: Dict[str, List[str]] = {"source-only": ["train-src"], "source+translations": ["train-src-trans"],
                                "concner": ["train-concner"], "concner+distill": ["train-concner", "distill"],
                                CONTROL: ["train-concner", "distill"]}
-FOLDERS = {**{system: folder for system, (_, folder) in SYSTEMS.items()}, CONTROL: "concner"}
+FOLDERS = {system: folder for system, (_, _, folder) in units(Path("seed")).items()}
 # --lanes 2: the baselines then the control in one process, the teacher then the student in the other
 LANES = [["source-only", "source+translations", CONTROL], ["concner", "concner+distill"]]
 RECORD_LOCK = threading.Lock()
@@ -229,10 +229,8 @@ def run_recorded(run_dir: Path, command: str, variables: Dict[str, Any], threads
 
 
 def kept(keep_dir: Path, system: str) -> bool:
-    """Whether a system's unit is kept: its evaluation is in the keep folder (the control's in the "-equal" one)."""
-    if system == CONTROL:
-        keep_dir = keep_dir.parent / f"{keep_dir.name}-equal"
-    return (keep_dir / "metrics" / FOLDERS[system] / "evaluation.json").exists()
+    """Whether a system's unit is kept: its evaluation is where the report reads it."""
+    return evaluation_path(keep_dir, system).exists()
 
 
 def keep(unit_dir: Path, keep_dir: Path, folder: str) -> None:

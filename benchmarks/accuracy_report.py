@@ -6,7 +6,7 @@ where each command ran (``record.json``).
 """
 import statistics
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import srsly
 from wasabi import MarkdownRenderer
@@ -30,11 +30,22 @@ COMPARE = [(STUDENT, "better baseline"), (STUDENT, "source-only"), (STUDENT, "so
            (CONTROL, "better baseline")]
 
 
+def units(seed_dir: Path) -> Dict[str, Tuple[str, Path, str]]:
+    """Each system of a seed: the command that trains it (its key in record.json), the project copy it is trained in
+    (the control's: the seed's "-equal" copy) and its folder under training/ and metrics/."""
+    control_dir = seed_dir.parent / f"{seed_dir.name}-equal"
+    return {**{s: (c, seed_dir, d) for s, (c, d) in SYSTEMS.items()}, CONTROL: (CONTROL_COMMAND, control_dir, "concner")}
+
+
+def evaluation_path(seed_dir: Path, system: str) -> Path:
+    _, unit, folder = units(seed_dir)[system]
+    return unit / "metrics" / folder / "evaluation.json"
+
+
 def seed_runs(seed_dir: Path) -> List[Dict[str, Any]]:
     """One row per system of a finished seed (every system's evaluation kept, the control's included), else []."""
-    control_dir = seed_dir.parent / f"{seed_dir.name}-equal"
-    trained = {**{s: (c, seed_dir, d) for s, (c, d) in SYSTEMS.items()}, CONTROL: (CONTROL_COMMAND, control_dir, "concner")}
-    evals = {s: unit / "metrics" / d / "evaluation.json" for s, (_, unit, d) in trained.items()}
+    trained = units(seed_dir)
+    evals = {s: evaluation_path(seed_dir, s) for s in trained}
     if not all(p.exists() for p in evals.values()):
         return []
     record = srsly.read_json(seed_dir / "record.json")
