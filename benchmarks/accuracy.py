@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import srsly  # noqa: E402
 
 from benchmarks.accuracy_report import CONTROL, CONTROL_COMMAND, evaluation_path, units, write_report  # noqa: E402
-from benchmarks.record import check_checkout, check_pins, code_record, machine_record  # noqa: E402
+from benchmarks.record import check_checkout, check_pins, code_record, machine_key, machine_record  # noqa: E402
 
 DATASETS: Dict[str, Dict[str, Any]] = {
     "wikiann": {
@@ -154,9 +154,19 @@ def run_seed(args: argparse.Namespace, seed: int) -> None:
     if not todo:
         log(f"seed {seed}: every unit kept in {args.keep}")
         return
+    record_path, kept_record = run_dir / "record.json", args.keep / run_dir.name / "record.json"
+    if kept_record.exists():
+        here = machine_key(machine_record())
+        done = [s for s in UNITS if kept(args.keep / run_dir.name, s)]
+        elsewhere = made_elsewhere(srsly.read_json(kept_record), done, here)
+        if elsewhere:
+            raise SystemExit(
+                f"seed {seed}: kept units were trained on another machine ("
+                + "; ".join(f"{s}: {m}" for s, m in elsewhere.items()) + f"), this one is {here}. A seed's runs pair "
+                f"only on one machine: run this seed there, or move those units out of {args.keep / run_dir.name} "
+                "(e.g. to results/wikiann/replaced/, with a line saying why) to rerun them here.")
     make_project(run_dir)
     variables = project_vars(preset, args.data, args.runs / "subsets", seed, args.gpu_id)
-    record_path, kept_record = run_dir / "record.json", args.keep / run_dir.name / "record.json"
     if not record_path.exists():  # the kept units' records go on in the same file
         srsly.write_json(record_path, srsly.read_json(kept_record) if kept_record.exists()
                          else {"seed": seed, "vars": variables, "commands": {}})
@@ -231,6 +241,18 @@ def run_recorded(run_dir: Path, command: str, variables: Dict[str, Any], threads
 def kept(keep_dir: Path, system: str) -> bool:
     """Whether a system's unit is kept: its evaluation is where the report reads it."""
     return evaluation_path(keep_dir, system).exists()
+
+
+def made_elsewhere(record: Dict[str, Any], systems: Sequence[str], here: str) -> Dict[str, str]:
+    """The given kept units whose last training command ran on another machine than ``here`` (by ``machine_key``):
+    a run made here would not pair with them, since the same code, data and seed give other numbers there."""
+    found = {}
+    for system in systems:
+        command = CONTROL_COMMAND if system == CONTROL else UNITS[system][-1]
+        machine = record["commands"].get(command, {}).get("machine")
+        if machine and machine_key(machine) != here:
+            found[system] = machine_key(machine)
+    return found
 
 
 def keep(unit_dir: Path, keep_dir: Path, folder: str) -> None:

@@ -35,9 +35,11 @@ def machine_record() -> Dict[str, Any]:
 
 
 def machine_key(machine: Dict[str, Any]) -> str:
-    """What tells two machines apart in a report: the machine id where recorded (two VMs of one image share the
-    CPU model string), else the CPU model."""
-    return str(machine.get("machine_id") or machine.get("cpu"))
+    """What tells two machines apart in a report: the CPU model and the machine id together. Two VMs of one image
+    share the CPU model string, and one VM image (one machine id) has come back on other hardware between sessions
+    (an Intel Xeon, then an AMD EPYC), which changes a run's numbers; either alone would call those one machine."""
+    parts = [str(machine[k]) for k in ("cpu", "machine_id") if machine.get(k)]
+    return " / ".join(parts) or "unknown"
 
 
 def _read_id(path: Path) -> Optional[str]:

@@ -104,6 +104,27 @@ def test_the_benchmark_runs_the_workflow_commands(tmp_path, monkeypatch):
     assert CONTROL_COMMAND in srsly.read_json(tmp_path / "keep/seed2/record.json")["commands"]
 
 
+def test_a_seed_with_units_from_another_machine_stops_before_running(tmp_path, monkeypatch):
+    """A seed's runs pair only on one machine: a kept unit trained elsewhere (another CPU under the same machine id,
+    as happened between sessions) stops the runner before it trains anything, naming the unit and both machines."""
+    calls = []
+    fake_workflow(monkeypatch, calls)
+    accuracy.run_seed(runner_args(tmp_path, "--systems", "source-only"), 2)
+    record_path = tmp_path / "keep/seed2/record.json"
+    record = srsly.read_json(record_path)
+    here = record["commands"]["train-src"]["machine"]
+    record["commands"]["train-src"]["machine"] = {**here, "cpu": "Another CPU"}
+    srsly.write_json(record_path, record)
+    calls.clear()
+    with pytest.raises(SystemExit, match=r"seed 2: kept units were trained on another machine \(source-only: Another CPU"):
+        accuracy.run_seed(runner_args(tmp_path, "--systems", "source+translations"), 2)
+    assert calls == []
+    record["commands"]["train-src"]["machine"] = here  # the same machine: the next unit runs
+    srsly.write_json(record_path, record)
+    accuracy.run_seed(runner_args(tmp_path, "--systems", "source+translations"), 2)
+    assert "train-src-trans" in [c for _, c, _ in calls]
+
+
 def test_two_lanes_run_the_control_beside_the_student(tmp_path, monkeypatch):
     """--lanes 2: baselines then control in one process, teacher then student in the other; the control starts
     once distill has planned the student's steps, without running distill a second time."""
@@ -204,8 +225,8 @@ def test_the_markdown_report_shows_table_comparisons_and_target():
     rows = _rows([0.04, 0.045, 0.05])
     rows[0]["recorded"] = {"code": {"commit": "abc"}, "machine": {"cpu": "x", "machine_id": "other"}}
     split = build_report("WikiAnn", ["de", "bg"], ["de", "bg"], rows, "cmd")
-    assert split["machines_per_seed"][0] == ["other", "x"] and split["machines_per_seed"][1] == ["x"]
-    assert "**runs of one seed on different machines** (seed 0: other, x)" in render_markdown(split)
+    assert split["machines_per_seed"][0] == ["x", "x / other"] and split["machines_per_seed"][1] == ["x"]
+    assert "**runs of one seed on different machines** (seed 0: x, x / other)" in render_markdown(split)
 
 
 def test_runs_refuse_software_other_than_the_pinned(tmp_path):

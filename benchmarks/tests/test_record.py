@@ -14,10 +14,11 @@ def test_a_run_refuses_an_interpreter_that_imports_another_checkout(tmp_path):
         check_checkout(tmp_path)
 
 
-def test_machines_are_told_apart_by_their_id_not_their_cpu_name():
+def test_machines_are_told_apart_by_their_id_and_their_cpu():
     here = machine_record()
     assert here["cpus"] >= 1 and here["packages"]["torch"]
-    assert machine_key(here) == (here["machine_id"] or here["cpu"])
-    twin = {**here, "machine_id": "another-vm"}  # one VM image: same CPU string, another machine
-    assert machine_key(twin) != machine_key({**here, "machine_id": "this-vm"})
+    this = {**here, "cpu": "Intel(R) Xeon(R) Processor", "machine_id": "3d12"}
+    assert machine_key(this) == "Intel(R) Xeon(R) Processor / 3d12"
+    assert machine_key({**this, "machine_id": "another-vm"}) != machine_key(this)  # one image: same CPU string
+    assert machine_key({**this, "cpu": "AMD EPYC"}) != machine_key(this)  # one image id on other hardware
     assert machine_key({"cpu": "Intel(R) Xeon(R) Processor"}) == "Intel(R) Xeon(R) Processor"  # older records
