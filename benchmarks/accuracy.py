@@ -72,6 +72,7 @@ UNITS: Dict[str, List[str]] = {"source-only": ["train-src"], "source+translation
                                "concner": ["train-concner"], "concner+distill": ["train-concner", "distill"],
                                CONTROL: ["train-concner", "distill"]}
 FOLDERS = {system: folder for system, (_, _, folder) in units(Path("seed")).items()}
+COMMANDS = {system: command for system, (command, _, _) in units(Path("seed")).items()}  # its key in record.json
 # --lanes 2: the baselines then the control in one process, the teacher then the student in the other
 LANES = [["source-only", "source+translations", CONTROL], ["concner", "concner+distill"]]
 RECORD_LOCK = threading.Lock()
@@ -248,8 +249,7 @@ def made_elsewhere(record: Dict[str, Any], systems: Sequence[str], here: str) ->
     a run made here would not pair with them, since the same code, data and seed give other numbers there."""
     found = {}
     for system in systems:
-        command = CONTROL_COMMAND if system == CONTROL else UNITS[system][-1]
-        machine = record["commands"].get(command, {}).get("machine")
+        machine = record["commands"].get(COMMANDS[system], {}).get("machine")
         if machine and machine_key(machine) != here:
             found[system] = machine_key(machine)
     return found
