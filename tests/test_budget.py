@@ -69,6 +69,7 @@ def test_train_runs_the_planned_steps(tmp_path, tiny_bert, corpus_docbins):
     rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [0, budget.eval_frequency, budget.steps]
     assert json.loads((tmp_path / "out" / "budget.json").read_text())["steps"] == budget.steps
+    assert not list((tmp_path / "out").glob("*.partial"))  # the plan was written whole, then renamed into place
     assert (tmp_path / "out" / "model-best" / "meta.json").exists()
 
 

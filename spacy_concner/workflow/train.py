@@ -6,10 +6,10 @@ written beside the model (``budget.json``) so that a run says how long it traine
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
-import srsly
 from spacy.cli.train import train as spacy_train
 from wasabi import msg
 
+from ..fileio import write_json
 from ..training.budget import Budget, plan_budget
 
 
@@ -25,6 +25,7 @@ def train(config_path: Union[str, Path], output_path: Union[str, Path], *, passe
              f"warm-up {budget.warmup_steps}")
     output_path = Path(output_path)
     output_path.mkdir(parents=True, exist_ok=True)
-    srsly.write_json(output_path / "budget.json", budget.to_dict())
+    # all-or-nothing: a process waiting for the plan (the benchmark's control) never reads half a file
+    write_json(output_path / "budget.json", budget.to_dict())
     spacy_train(config_path, output_path, use_gpu=use_gpu, overrides={**overrides, **budget.overrides()})
     return budget
