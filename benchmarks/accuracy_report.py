@@ -119,7 +119,7 @@ def build_report(title: str, langs: List[str], focus: List[str], rows: List[Dict
                 comparisons.append({"system": ours, "baseline": base, "column": col, **stat})
     target = _target(comparisons, better, focus_col, langs)
     commits = sorted({(r["recorded"] or {}).get("code", {}).get("commit") for r in rows} - {None})
-    machines = {n: sorted({machine_key((r["recorded"] or {}).get("machine", {})) for r in rows if r["seed"] == n})
+    machines = {n: sorted({_machine(r) for r in rows if r["seed"] == n})
                 for n in seeds}
     return {"title": title, "command": command, "encoder": rows[0]["encoder"] if rows else None, "seeds": seeds,
             "languages": langs, "focus": focus, "better_baseline": better, "commits": commits,
@@ -128,11 +128,17 @@ def build_report(title: str, langs: List[str], focus: List[str], rows: List[Dict
             "table": table, "comparisons": comparisons, "target": target, "runs": rows}
 
 
+def _machine(run: Dict[str, Any]) -> str:
+    """The machine a run (a table row or an arm's training) was trained on, as reports compare machines."""
+    return machine_key((run["recorded"] or {}).get("machine", {}))
+
+
 def _rising(row: Dict[str, Any], arms: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-    """A run still rising, with the longer budgets the rule's arms gave the same system and seed."""
+    """A run still rising, with the longer budgets the rule's arms gave the same system and seed on the same
+    machine (the same seed's run gives other numbers on other hardware, so only there does an arm answer it)."""
     longer = [{"passes": a["passes"], "dev_f1": a["dev_en"]["dev_f1"], "still_rising": a["dev_en"]["still_rising"],
                "arm": a["arm"]} for a in arms if a["system"] == row["system"] and a["seed"] == row["seed"]
-              and a["passes"] > row["budget"]["passes"]]
+              and a["passes"] > row["budget"]["passes"] and _machine(a) == _machine(row)]
     return {"system": row["system"], "seed": row["seed"], "passes": row["budget"]["passes"],
             "dev_f1": row["dev_en"]["dev_f1"], "longer": sorted(longer, key=lambda a: a["passes"])}
 

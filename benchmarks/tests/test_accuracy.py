@@ -44,7 +44,8 @@ def fake_workflow(monkeypatch, calls, delay=0.0):
             if command == "distill":
                 (run_dir / "training" / "concner_encoder").mkdir(exist_ok=True)
                 time.sleep(delay)  # the student plans its steps, then trains
-            srsly.write_json(folder / "budget.json", {"steps": 300 if command == "distill" else 700, "passes": 30})
+            srsly.write_json(folder / "budget.partial", {"steps": 300 if command == "distill" else 700, "passes": 30})
+            (folder / "budget.partial").replace(folder / "budget.json")  # as the workflow's train writes it: whole
             (folder / "train_log.jsonl").write_text('{"step": 700, "score": 0.7}\n')
             time.sleep(delay * (4 if command == "distill" else 1))  # the student trains longest
         return 1.0
@@ -272,8 +273,14 @@ def test_the_report_reads_what_the_workflow_and_the_runner_wrote(tmp_path):
     system(arm / "seed0" / "training" / "src", "train-src", "source-only", 0.0, 20, passes=40)
     (arm / "seed0" / "training" / "concner").mkdir(parents=True)
     srsly.write_json(arm / "seed0" / "record.json", record)
+    # the same retraining on other hardware answers nothing here: its run is not the table's run
+    elsewhere = tmp_path / "arm-elsewhere"
+    record = {"seed": 0, "commands": {}}
+    system(elsewhere / "seed0" / "training" / "src", "train-src", "source-only", 0.0, 20, passes=40)
+    record["commands"]["train-src"]["machine"] = {"cpu": "other"}
+    srsly.write_json(elsewhere / "seed0" / "record.json", record)
     preset = {**accuracy.DATASETS["wikiann"], "langs": ["de"], "focus": ["de"]}
-    write_report("wikiann", preset, tmp_path, tmp_path / "out", "cmd", [arm])
+    write_report("wikiann", preset, tmp_path, tmp_path / "out", "cmd", [arm, elsewhere])
     report = srsly.read_json(tmp_path / "out" / "accuracy.json")
     rows = {r["system"]: r for r in report["runs"]}
     assert {s: r["recorded"]["code"]["commit"] for s, r in rows.items()} == {
