@@ -157,14 +157,15 @@ def run_seed(args: argparse.Namespace, seed: int) -> None:
         return
     record_path, kept_record = run_dir / "record.json", args.keep / run_dir.name / "record.json"
     if kept_record.exists():
-        here = machine_key(machine_record())
+        here = {"machine": machine_key(machine_record()), "commit": code_record(ROOT)["commit"]}
         done = [s for s in UNITS if kept(args.keep / run_dir.name, s)]
         elsewhere = made_elsewhere(srsly.read_json(kept_record), done, here)
         if elsewhere:
             raise SystemExit(
-                f"seed {seed}: kept units were trained on another machine ("
-                + "; ".join(f"{s}: {m}" for s, m in elsewhere.items()) + f"), this one is {here}. A seed's runs pair "
-                f"only on one machine: run this seed there, or move those units out of {args.keep / run_dir.name} "
+                f"seed {seed}: kept units were made elsewhere ("
+                + "; ".join(f"{s}: {m}" for s, m in elsewhere.items()) + f"); this run is on {here['machine']} at "
+                f"commit {here['commit']}. A seed's runs pair only on one machine, and a table is made at one commit: "
+                f"run this seed there, or move those units out of {args.keep / run_dir.name} "
                 "(e.g. to results/wikiann/replaced/, with a line saying why) to rerun them here.")
     make_project(run_dir)
     variables = project_vars(preset, args.data, args.runs / "subsets", seed, args.gpu_id)
@@ -244,14 +245,21 @@ def kept(keep_dir: Path, system: str) -> bool:
     return evaluation_path(keep_dir, system).exists()
 
 
-def made_elsewhere(record: Dict[str, Any], systems: Sequence[str], here: str) -> Dict[str, str]:
-    """The given kept units whose last training command ran on another machine than ``here`` (by ``machine_key``):
-    a run made here would not pair with them, since the same code, data and seed give other numbers there."""
+def made_elsewhere(record: Dict[str, Any], systems: Sequence[str], here: Dict[str, str]) -> Dict[str, str]:
+    """The given kept units whose last training command ran on another machine (by ``machine_key``) or at another
+    commit than ``here``: a run made here would not pair with them (the same code, data and seed give other numbers
+    on other hardware), and a table names one commit (a commit lost with a submission that did not land is another)."""
     found = {}
     for system in systems:
-        machine = record["commands"].get(COMMANDS[system], {}).get("machine")
-        if machine and machine_key(machine) != here:
-            found[system] = machine_key(machine)
+        ran_at = record["commands"].get(COMMANDS[system], {})
+        where = []
+        if ran_at.get("machine") and machine_key(ran_at["machine"]) != here["machine"]:
+            where.append(f"machine {machine_key(ran_at['machine'])}")
+        commit = (ran_at.get("code") or {}).get("commit")
+        if commit and here.get("commit") and commit != here["commit"]:
+            where.append(f"commit {commit}")
+        if where:
+            found[system] = ", ".join(where)
     return found
 
 

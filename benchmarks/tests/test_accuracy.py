@@ -105,22 +105,29 @@ def test_the_benchmark_runs_the_workflow_commands(tmp_path, monkeypatch):
     assert CONTROL_COMMAND in srsly.read_json(tmp_path / "keep/seed2/record.json")["commands"]
 
 
-def test_a_seed_with_units_from_another_machine_stops_before_running(tmp_path, monkeypatch):
-    """A seed's runs pair only on one machine: a kept unit trained elsewhere (another CPU under the same machine id,
-    as happened between sessions) stops the runner before it trains anything, naming the unit and both machines."""
+def test_a_seed_with_units_from_another_machine_or_commit_stops_before_running(tmp_path, monkeypatch):
+    """A seed's runs pair only on one machine, and a table names one commit: a kept unit trained elsewhere (another
+    CPU under the same machine id, as happened between sessions) or at another commit (one lost with a submission
+    that did not land) stops the runner before it trains anything, naming the unit and where it was made."""
     calls = []
     fake_workflow(monkeypatch, calls)
     accuracy.run_seed(runner_args(tmp_path, "--systems", "source-only"), 2)
     record_path = tmp_path / "keep/seed2/record.json"
     record = srsly.read_json(record_path)
-    here = record["commands"]["train-src"]["machine"]
-    record["commands"]["train-src"]["machine"] = {**here, "cpu": "Another CPU"}
-    srsly.write_json(record_path, record)
-    calls.clear()
-    with pytest.raises(SystemExit, match=r"seed 2: kept units were trained on another machine \(source-only: Another CPU"):
-        accuracy.run_seed(runner_args(tmp_path, "--systems", "source+translations"), 2)
-    assert calls == []
-    record["commands"]["train-src"]["machine"] = here  # the same machine: the next unit runs
+    ran_at = record["commands"]["train-src"]
+    here = {"machine": ran_at["machine"], "code": ran_at["code"]}
+    cases = {"machine": ({**here, "machine": {**here["machine"], "cpu": "Another CPU"}},
+                         r"source-only: machine Another CPU"),
+             "commit": ({**here, "code": {"commit": "a28e490" + "0" * 33, "dirty": False}},
+                        r"source-only: commit a28e4900+\)")}
+    for name, (elsewhere, named) in cases.items():
+        record["commands"]["train-src"] = {**ran_at, **elsewhere}
+        srsly.write_json(record_path, record)
+        calls.clear()
+        with pytest.raises(SystemExit, match=r"seed 2: kept units were made elsewhere \(" + named):
+            accuracy.run_seed(runner_args(tmp_path, "--systems", "source+translations"), 2)
+        assert calls == [], name
+    record["commands"]["train-src"] = ran_at  # the same machine and commit: the next unit runs
     srsly.write_json(record_path, record)
     accuracy.run_seed(runner_args(tmp_path, "--systems", "source+translations"), 2)
     assert "train-src-trans" in [c for _, c, _ in calls]
